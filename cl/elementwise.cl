@@ -1,0 +1,45 @@
+/* Bias, activations and their gradients. Activation codes match vb_act. */
+#define ACT_NONE 0
+#define ACT_RELU 1
+
+__kernel void fill(__global float *x, const float value, const int n) {
+  const int i = get_global_id(0);
+  if (i < n)
+    x[i] = value;
+}
+
+__kernel void bias_act(__global float *y, __global const float *bias, const int rows,
+                       const int cols, const int act) {
+  const int i = get_global_id(0);
+  if (i >= rows * cols)
+    return;
+  const float v = y[i] + bias[i % cols];
+  y[i] = act == ACT_RELU ? fmax(v, 0.0f) : v;
+}
+
+/* dy *= act'(y), with y the activation's output (ReLU: y > 0). */
+__kernel void act_backward(__global float *dy, __global const float *y, const int n,
+                           const int act) {
+  const int i = get_global_id(0);
+  if (i < n && act == ACT_RELU && !(y[i] > 0.0f))
+    dy[i] = 0.0f;
+}
+
+/* db[c] = sum over rows of dy[r, c]: one work-group per column, a fixed-order tree
+ * reduction in local memory so results do not depend on scheduling. */
+__kernel void bias_grad(__global float *db, __global const float *dy, const int rows,
+                        const int cols, __local float *scratch) {
+  const int c = get_group_id(0), lid = get_local_id(0), lsize = get_local_size(0);
+  float sum = 0.0f;
+  for (int r = lid; r < rows; r += lsize)
+    sum += dy[r * cols + c];
+  scratch[lid] = sum;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int width = lsize / 2; width > 0; width /= 2) {
+    if (lid < width)
+      scratch[lid] += scratch[lid + width];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0)
+    db[c] = scratch[0];
+}

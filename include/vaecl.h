@@ -1,0 +1,39 @@
+/* vaecl: train variational autoencoders on any OpenCL 1.2+ device.
+ * Public entry points of the library; the command-line tool is built on these. */
+#ifndef VAECL_H
+#define VAECL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VAECL_VERSION "0.1.0"
+
+/* Every function that can fail returns 0 on success and -1 on failure; the
+ * message (what failed, on which file or device, and what to do) is then
+ * available from vaecl_last_error() in the same thread. */
+const char *vaecl_last_error(void);
+
+/* One OpenCL device, as listed by `vaecl devices`: a flat index over all platforms. */
+typedef struct vaecl_device_info {
+  int index;
+  char platform[128];
+  char name[128];
+  char vendor[128];
+  char version[128]; /* CL_DEVICE_VERSION */
+  char driver[64];   /* CL_DRIVER_VERSION */
+  uint64_t global_mem_bytes;
+  unsigned compute_units;
+  int is_gpu;
+} vaecl_device_info;
+
+/* Fills *out with a malloc'd array (free() it) of every device on every platform. */
+int vaecl_list_devices(vaecl_device_info **out, size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,99 @@
+/* The compute backend interface: everything the layer graph needs from a device.
+ *
+ * The graph (graph.c, train.c) only sees this header, never OpenCL. A backend owns
+ * its buffers (vb_buf) and runs each op asynchronously in submission order; results
+ * become visible to the host through read(), which waits. All matrices are
+ * row-major and packed; image tensors are NHWC, as in Keras. */
+#ifndef VAECL_BACKEND_H
+#define VAECL_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vb_buf vb_buf;         /* device buffer, opaque */
+typedef struct vb_backend vb_backend; /* one device + queue */
+
+typedef enum { VB_ACT_NONE = 0, VB_ACT_RELU = 1 } vb_act;
+
+/* Geometry shared by im2col and col2im. The "image" is the spatial grid with
+ * `c` channels (the conv input, or the conv-transpose output); the "grid" is the
+ * patch grid (the conv output, or the conv-transpose input). Patch (gy,gx), tap
+ * (ky,kx) reads image pixel (gy*stride + ky - pad, gx*stride + kx - pad); pixels
+ * outside the image are zero. A column row is laid out (ky, kx, c). */
+typedef struct {
+  int img_h, img_w, c;
+  int grid_h, grid_w;
+  int k, stride, pad;
+} vb_patch_geom;
+
+/* Adam step constants; alpha already folds in the bias corrections for step t. */
+typedef struct {
+  float alpha, beta1, beta2, epsilon;
+} vb_adam_step;
+
+typedef struct vb_ops {
+  /* Buffers (sizes in bytes). write/read offsets are in bytes too. */
+  vb_buf *(*alloc)(vb_backend *, size_t bytes);
+  void (*release)(vb_backend *, vb_buf *);
+  int (*write)(vb_backend *, vb_buf *dst, size_t offset, const void *src, size_t bytes);
+  int (*read)(vb_backend *, const vb_buf *src, size_t offset, void *dst, size_t bytes);
+  int (*fill)(vb_backend *, vb_buf *dst, float value, size_t count);
+
+  /* C[m,n] = alpha * op(A) * op(B) + beta * C; op(X) is X or X^T (ta/tb). Packed:
+   * A is m x k (or k x m when ta), B is k x n (or n x k when tb). */
+  int (*gemm)(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+              const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
+
+  /* col[batch*grid_h*grid_w, k*k*c] <- patches of img[batch, img_h, img_w, c]. */
+  int (*im2col)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
+  /* img[batch, img_h, img_w, c] <- sum of every column entry that reads that pixel
+   * (the adjoint of im2col); overwrites img. */
+  int (*col2im)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
+
+  /* y[rows, cols] = act(y + bias[cols]) in place. */
+  int (*bias_act)(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols,
+                  vb_act act);
+  /* dy *= act'(y), where y is the activation's output. */
+  int (*act_backward)(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act act);
+  /* db[cols] = sum over rows of dy[rows, cols]. */
+  int (*bias_grad)(vb_backend *, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols);
+
+  /* Sigmoid + binary cross-entropy on logits, per element:
+   * loss[i] = softplus(z) - x*z, dlogits[i] = (sigmoid(z) - x) * grad_scale. */
+  int (*bce_logits)(vb_backend *, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
+                    vb_buf *loss, size_t count, float grad_scale);
+  /* acc[slot] += scale * sum(x[0..count)): a deterministic on-device reduction. */
+  int (*accumulate)(vb_backend *, vb_buf *acc, int slot, const vb_buf *x, size_t count,
+                    float scale);
+
+  /* Reparameterisation. stats[batch, 2*latent] holds mean | log_var per row.
+   * eps[b,j] = N(0,1) from the counter-based RNG at (seed, step, b*latent+j);
+   * z = mean + exp(0.5*log_var) * eps. */
+  int (*sample)(vb_backend *, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
+                uint64_t seed, uint64_t step);
+  /* dstats from dz through the sampling, plus the KL term's gradient times kl_scale;
+   * kl[b*latent+j] = -0.5*(1 + lv - mean^2 - exp(lv)) (unscaled, for the loss). */
+  int (*sample_kl_backward)(vb_backend *, const vb_buf *stats, const vb_buf *eps, const vb_buf *dz,
+                            vb_buf *dstats, vb_buf *kl, int batch, int latent, float kl_scale);
+
+  /* param -= alpha * m / (sqrt(v) + eps) after the moment updates (Keras Adam). */
+  int (*adam)(vb_backend *, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v, size_t count,
+              const vb_adam_step *);
+
+  /* out[i, :] = pixels[index[first + i], :] / 255 for i < count; pixels are bytes,
+   * index is uint32. Lets a whole data set live on the device. */
+  int (*gather_images)(vb_backend *, const vb_buf *pixels, const vb_buf *index, size_t first,
+                       size_t count, size_t pixels_per_image, vb_buf *out);
+
+  /* Waits for all submitted work. */
+  int (*finish)(vb_backend *);
+  void (*destroy)(vb_backend *);
+} vb_ops;
+
+struct vb_backend {
+  const vb_ops *ops;
+  char device_name[256]; /* for messages */
+};
+
+#endif

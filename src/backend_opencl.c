@@ -1,0 +1,457 @@
+/* The OpenCL implementation of vb_ops (src/backend.h).
+ *
+ * One in-order queue: ops are enqueued without waiting, and only read() and
+ * finish() block, so a training step costs no host round trip. GEMM goes to
+ * CLBlast; everything else is a kernel from cl/, built once per process. */
+#include "backend_opencl.h"
+
+#include <clblast_c.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl_util.h"
+#include "error.h"
+#include "kernels_embedded.h"
+
+enum {
+  K_FILL,
+  K_IM2COL,
+  K_COL2IM,
+  K_BIAS_ACT,
+  K_ACT_BACKWARD,
+  K_BIAS_GRAD,
+  K_BCE_LOGITS,
+  K_ACCUMULATE,
+  K_SAMPLE,
+  K_SAMPLE_KL_BACKWARD,
+  K_ADAM,
+  K_GATHER_IMAGES,
+  K_COUNT
+};
+static const char *const kernel_names[K_COUNT] = {
+    "fill",     "im2col", "col2im",     "bias_act",           "act_backward", "bias_grad",
+    "bce_logits", "accumulate", "sample", "sample_kl_backward", "adam",         "gather_images"};
+
+typedef struct {
+  vb_backend base;
+  cl_context ctx;
+  cl_device_id dev;
+  cl_command_queue queue;
+  cl_program program;
+  cl_kernel kernels[K_COUNT];
+  size_t reduce_local; /* work-group size for the tree reductions, a power of two */
+} cl_backend;
+
+struct vb_buf {
+  cl_mem mem;
+  size_t bytes;
+};
+
+static cl_backend *as_cl(vb_backend *b) { return (cl_backend *)b; }
+
+static int fail(cl_backend *b, cl_int err, const char *what) {
+  return vaecl_cl_fail(err, b->base.device_name, what);
+}
+
+/* ---- kernel launching ---------------------------------------------------------- */
+
+typedef struct {
+  size_t size;
+  const void *value; /* NULL: local memory of `size` bytes */
+} karg;
+#define KARG(v) ((karg){sizeof(v), &(v)})
+
+static int launch(cl_backend *b, int id, size_t global, size_t local, int nargs,
+                  const karg *args) {
+  cl_kernel k = b->kernels[id];
+  for (int i = 0; i < nargs; i++) {
+    const cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+    if (err != CL_SUCCESS) {
+      char what[128];
+      snprintf(what, sizeof what, "setting argument %d of kernel %s", i, kernel_names[id]);
+      return fail(b, err, what);
+    }
+  }
+  if (global == 0)
+    return 0;
+  if (local)
+    global = (global + local - 1) / local * local;
+  const cl_int err =
+      clEnqueueNDRangeKernel(b->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, NULL);
+  if (err != CL_SUCCESS) {
+    char what[128];
+    snprintf(what, sizeof what, "running kernel %s", kernel_names[id]);
+    return fail(b, err, what);
+  }
+  return 0;
+}
+
+/* Kernels index with int: larger tensors would need a smaller batch. */
+static int to_int(size_t n, int *out) {
+  if (n > (size_t)INT_MAX)
+    return vaecl_fail("tensor of %zu elements is too large for vaecl's kernels; use a smaller "
+                      "--batch",
+                      n);
+  *out = (int)n;
+  return 0;
+}
+
+/* ---- buffers -------------------------------------------------------------------- */
+
+static vb_buf *cl_alloc(vb_backend *base, size_t bytes) {
+  cl_backend *b = as_cl(base);
+  vb_buf *buf = calloc(1, sizeof *buf);
+  if (!buf) {
+    vaecl_fail("out of host memory");
+    return NULL;
+  }
+  cl_int err;
+  buf->mem = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
+  if (err != CL_SUCCESS) {
+    char what[96];
+    snprintf(what, sizeof what, "allocating %.1f MiB", (double)bytes / 1048576.0);
+    fail(b, err, what);
+    free(buf);
+    return NULL;
+  }
+  buf->bytes = bytes;
+  return buf;
+}
+
+static void cl_release(vb_backend *base, vb_buf *buf) {
+  (void)base;
+  if (!buf)
+    return;
+  clReleaseMemObject(buf->mem);
+  free(buf);
+}
+
+static int check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *what) {
+  if (offset > buf->bytes || bytes > buf->bytes - offset)
+    return vaecl_fail("internal error: %s of %zu bytes at %zu overruns a %zu-byte buffer", what,
+                      bytes, offset, buf->bytes);
+  return 0;
+}
+
+static int cl_write(vb_backend *base, vb_buf *dst, size_t offset, const void *src, size_t bytes) {
+  cl_backend *b = as_cl(base);
+  if (check_range(dst, offset, bytes, "write") != 0)
+    return -1;
+  /* Blocking: the caller may reuse src as soon as we return. */
+  const cl_int err =
+      clEnqueueWriteBuffer(b->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+  return err == CL_SUCCESS ? 0 : fail(b, err, "copying data to the device");
+}
+
+static int cl_read(vb_backend *base, const vb_buf *src, size_t offset, void *dst, size_t bytes) {
+  cl_backend *b = as_cl(base);
+  if (check_range(src, offset, bytes, "read") != 0)
+    return -1;
+  const cl_int err =
+      clEnqueueReadBuffer(b->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+  return err == CL_SUCCESS ? 0 : fail(b, err, "reading results from the device");
+}
+
+static int cl_fill(vb_backend *base, vb_buf *dst, float value, size_t count) {
+  int n;
+  if (check_range(dst, 0, count * sizeof(float), "fill") != 0 || to_int(count, &n) != 0)
+    return -1;
+  return launch(as_cl(base), K_FILL, count, 0, 3,
+                (karg[]){KARG(dst->mem), KARG(value), KARG(n)});
+}
+
+/* ---- GEMM ----------------------------------------------------------------------- */
+
+static const char *clblast_status_text(CLBlastStatusCode s) {
+  switch (s) {
+  case CLBlastNotImplemented:
+    return "the routine is not implemented for this device";
+  case CLBlastInvalidLocalMemUsage:
+    return "CLBlast's kernel needs more local memory than the device has";
+  case CLBlastNoHalfPrecision:
+  case CLBlastNoDoublePrecision:
+    return "the device lacks a precision CLBlast needs";
+  case CLBlastInsufficientMemoryA:
+  case CLBlastInsufficientMemoryB:
+  case CLBlastInsufficientMemoryC:
+    return "a matrix buffer is smaller than its dimensions (internal error)";
+  default:
+    return (int)s > -1000 ? vaecl_cl_error_name((cl_int)s) : "CLBlast error";
+  }
+}
+
+static int cl_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+                   const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
+  cl_backend *b = as_cl(base);
+  const size_t lda = ta ? m : k, ldb = tb ? k : n;
+  const CLBlastStatusCode s = CLBlastSgemm(
+      CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+      tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, 0, lda, bm->mem, 0,
+      ldb, beta, c->mem, 0, n, &b->queue, NULL);
+  if (s != CLBlastSuccess)
+    return vaecl_fail("CLBlast SGEMM (%zux%zux%zu) failed on %s: %s (%d)", m, n, k,
+                      b->base.device_name, clblast_status_text(s), (int)s);
+  return 0;
+}
+
+/* ---- convolution patches --------------------------------------------------------- */
+
+static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in,
+                    cl_mem out, size_t total) {
+  int t;
+  if (to_int(total, &t) != 0)
+    return -1;
+  return launch(b, id, total, 0, 11,
+                (karg[]){KARG(in), KARG(out), KARG(g->img_h), KARG(g->img_w), KARG(g->c),
+                         KARG(g->grid_h), KARG(g->grid_w), KARG(g->k), KARG(g->stride),
+                         KARG(g->pad), KARG(t)});
+}
+
+static int cl_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *img,
+                     vb_buf *col) {
+  const size_t total = (size_t)batch * g->grid_h * g->grid_w * g->k * g->k * g->c;
+  if (check_range(col, 0, total * sizeof(float), "im2col") != 0)
+    return -1;
+  return patch_op(as_cl(base), K_IM2COL, g, img->mem, col->mem, total);
+}
+
+static int cl_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
+                     vb_buf *img) {
+  const size_t total = (size_t)batch * g->img_h * g->img_w * g->c;
+  if (check_range(img, 0, total * sizeof(float), "col2im") != 0)
+    return -1;
+  return patch_op(as_cl(base), K_COL2IM, g, col->mem, img->mem, total);
+}
+
+/* ---- elementwise and reductions ------------------------------------------------- */
+
+static int cl_bias_act(vb_backend *base, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols,
+                       vb_act act) {
+  int r, c, total, a = (int)act;
+  if (to_int(rows * cols, &total) != 0 || to_int(rows, &r) != 0 || to_int(cols, &c) != 0)
+    return -1;
+  return launch(as_cl(base), K_BIAS_ACT, rows * cols, 0, 5,
+                (karg[]){KARG(y->mem), KARG(bias->mem), KARG(r), KARG(c), KARG(a)});
+}
+
+static int cl_act_backward(vb_backend *base, vb_buf *dy, const vb_buf *y, size_t count,
+                           vb_act act) {
+  int n, a = (int)act;
+  if (act == VB_ACT_NONE)
+    return 0;
+  if (to_int(count, &n) != 0)
+    return -1;
+  return launch(as_cl(base), K_ACT_BACKWARD, count, 0, 4,
+                (karg[]){KARG(dy->mem), KARG(y->mem), KARG(n), KARG(a)});
+}
+
+static int cl_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols) {
+  cl_backend *b = as_cl(base);
+  int r, c, total;
+  if (to_int(rows * cols, &total) != 0 || to_int(rows, &r) != 0 || to_int(cols, &c) != 0)
+    return -1;
+  const size_t local = b->reduce_local;
+  return launch(b, K_BIAS_GRAD, cols * local, local, 5,
+                (karg[]){KARG(db->mem), KARG(dy->mem), KARG(r), KARG(c),
+                         {local * sizeof(float), NULL}});
+}
+
+static int cl_bce_logits(vb_backend *base, const vb_buf *logits, const vb_buf *target,
+                         vb_buf *dlogits, vb_buf *loss, size_t count, float grad_scale) {
+  int n;
+  if (to_int(count, &n) != 0)
+    return -1;
+  return launch(as_cl(base), K_BCE_LOGITS, count, 0, 6,
+                (karg[]){KARG(logits->mem), KARG(target->mem), KARG(dlogits->mem),
+                         KARG(loss->mem), KARG(n), KARG(grad_scale)});
+}
+
+static int cl_accumulate(vb_backend *base, vb_buf *acc, int slot, const vb_buf *x, size_t count,
+                         float scale) {
+  cl_backend *b = as_cl(base);
+  int n;
+  if (to_int(count, &n) != 0)
+    return -1;
+  const size_t local = b->reduce_local;
+  return launch(b, K_ACCUMULATE, local, local, 6,
+                (karg[]){KARG(acc->mem), KARG(slot), KARG(x->mem), KARG(n), KARG(scale),
+                         {local * sizeof(float), NULL}});
+}
+
+static int cl_sample(vb_backend *base, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch,
+                     int latent, uint64_t seed, uint64_t step) {
+  const cl_uint seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32);
+  const cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
+  return launch(as_cl(base), K_SAMPLE, (size_t)batch * latent, 0, 9,
+                (karg[]){KARG(stats->mem), KARG(eps->mem), KARG(z->mem), KARG(batch),
+                         KARG(latent), KARG(seed_lo), KARG(seed_hi), KARG(step_lo),
+                         KARG(step_hi)});
+}
+
+static int cl_sample_kl_backward(vb_backend *base, const vb_buf *stats, const vb_buf *eps,
+                                 const vb_buf *dz, vb_buf *dstats, vb_buf *kl, int batch,
+                                 int latent, float kl_scale) {
+  return launch(as_cl(base), K_SAMPLE_KL_BACKWARD, (size_t)batch * latent, 0, 8,
+                (karg[]){KARG(stats->mem), KARG(eps->mem), KARG(dz->mem), KARG(dstats->mem),
+                         KARG(kl->mem), KARG(batch), KARG(latent), KARG(kl_scale)});
+}
+
+static int cl_adam(vb_backend *base, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v,
+                   size_t count, const vb_adam_step *s) {
+  int n;
+  if (to_int(count, &n) != 0)
+    return -1;
+  return launch(as_cl(base), K_ADAM, count, 0, 9,
+                (karg[]){KARG(param->mem), KARG(grad->mem), KARG(m->mem), KARG(v->mem), KARG(n),
+                         KARG(s->alpha), KARG(s->beta1), KARG(s->beta2), KARG(s->epsilon)});
+}
+
+static int cl_gather_images(vb_backend *base, const vb_buf *pixels, const vb_buf *index,
+                            size_t first, size_t count, size_t pixels_per_image, vb_buf *out) {
+  int f, c, p, total;
+  if (to_int(first, &f) != 0 || to_int(count, &c) != 0 || to_int(pixels_per_image, &p) != 0 ||
+      to_int(count * pixels_per_image, &total) != 0)
+    return -1;
+  return launch(as_cl(base), K_GATHER_IMAGES, count * pixels_per_image, 0, 6,
+                (karg[]){KARG(pixels->mem), KARG(index->mem), KARG(f), KARG(c), KARG(p),
+                         KARG(out->mem)});
+}
+
+static int cl_finish(vb_backend *base) {
+  cl_backend *b = as_cl(base);
+  const cl_int err = clFinish(b->queue);
+  return err == CL_SUCCESS ? 0 : fail(b, err, "waiting for the device");
+}
+
+static void cl_destroy(vb_backend *base) {
+  cl_backend *b = as_cl(base);
+  if (!b)
+    return;
+  if (b->queue)
+    clFinish(b->queue);
+  for (int i = 0; i < K_COUNT; i++)
+    if (b->kernels[i])
+      clReleaseKernel(b->kernels[i]);
+  if (b->program)
+    clReleaseProgram(b->program);
+  if (b->queue)
+    clReleaseCommandQueue(b->queue);
+  if (b->ctx)
+    clReleaseContext(b->ctx);
+  free(b);
+}
+
+static const vb_ops cl_ops = {
+    .alloc = cl_alloc,
+    .release = cl_release,
+    .write = cl_write,
+    .read = cl_read,
+    .fill = cl_fill,
+    .gemm = cl_gemm,
+    .im2col = cl_im2col,
+    .col2im = cl_col2im,
+    .bias_act = cl_bias_act,
+    .act_backward = cl_act_backward,
+    .bias_grad = cl_bias_grad,
+    .bce_logits = cl_bce_logits,
+    .accumulate = cl_accumulate,
+    .sample = cl_sample,
+    .sample_kl_backward = cl_sample_kl_backward,
+    .adam = cl_adam,
+    .gather_images = cl_gather_images,
+    .finish = cl_finish,
+    .destroy = cl_destroy,
+};
+
+/* ---- setup ---------------------------------------------------------------------- */
+
+static char *join_sources(void) {
+  size_t total = 1;
+  for (size_t i = 0; i < vaecl_kernel_source_count; i++)
+    total += strlen(vaecl_kernel_sources[i].text) + 1;
+  char *s = malloc(total), *p = s;
+  if (!s)
+    return NULL;
+  for (size_t i = 0; i < vaecl_kernel_source_count; i++) {
+    const size_t n = strlen(vaecl_kernel_sources[i].text);
+    memcpy(p, vaecl_kernel_sources[i].text, n);
+    p += n;
+    *p++ = '\n';
+  }
+  *p = '\0';
+  return s;
+}
+
+static int build_kernels(cl_backend *b) {
+  char *source = join_sources();
+  if (!source)
+    return vaecl_fail("out of host memory");
+  /* No fast-math: the tests compare against a double-precision reference. */
+  const int rc = vaecl_cl_build_program(b->ctx, b->dev, source, "-cl-std=CL1.2", &b->program);
+  free(source);
+  if (rc != 0)
+    return -1;
+  size_t max_local = 1;
+  for (int i = 0; i < K_COUNT; i++) {
+    cl_int err;
+    b->kernels[i] = clCreateKernel(b->program, kernel_names[i], &err);
+    if (err != CL_SUCCESS) {
+      char what[96];
+      snprintf(what, sizeof what, "creating kernel %s", kernel_names[i]);
+      return fail(b, err, what);
+    }
+  }
+  /* The reductions want a power-of-two group that both kernels accept. */
+  size_t limit = 256;
+  const int reducers[] = {K_BIAS_GRAD, K_ACCUMULATE};
+  for (int i = 0; i < 2; i++) {
+    size_t wg = 0;
+    const cl_int err = clGetKernelWorkGroupInfo(b->kernels[reducers[i]], b->dev,
+                                                CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    if (err != CL_SUCCESS)
+      return fail(b, err, "querying the kernel work-group size");
+    if (wg < limit)
+      limit = wg;
+  }
+  while (max_local * 2 <= limit)
+    max_local *= 2;
+  b->reduce_local = max_local;
+  return 0;
+}
+
+vb_backend *vb_opencl_create(int device_index) {
+  cl_backend *b = calloc(1, sizeof *b);
+  if (!b) {
+    vaecl_fail("out of host memory");
+    return NULL;
+  }
+  b->base.ops = &cl_ops;
+  cl_platform_id platform;
+  if (vaecl_cl_find_device(device_index, &platform, &b->dev) != 0) {
+    free(b);
+    return NULL;
+  }
+  vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name,
+                         sizeof b->base.device_name);
+  cl_int err;
+  const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+  b->ctx = clCreateContext(props, 1, &b->dev, NULL, NULL, &err);
+  if (err != CL_SUCCESS) {
+    fail(b, err, "creating an OpenCL context");
+    cl_destroy(&b->base);
+    return NULL;
+  }
+  b->queue = clCreateCommandQueue(b->ctx, b->dev, 0, &err);
+  if (err != CL_SUCCESS) {
+    fail(b, err, "creating a command queue");
+    cl_destroy(&b->base);
+    return NULL;
+  }
+  if (build_kernels(b) != 0) {
+    cl_destroy(&b->base);
+    return NULL;
+  }
+  return &b->base;
+}

@@ -1,0 +1,73 @@
+/* The VAE as a small layer graph over the backend interface (no OpenCL here).
+ *
+ * Two chains of layers, encoder and decoder, joined by the sampling node:
+ *   images -> conv -> conv -> dense -> heads[mean|log_var] -> sample z -> dense
+ *          -> convT -> convT -> convT -> logits
+ * A train step runs forward, the loss, backward and Adam entirely on the device;
+ * the per-step losses are summed on the device and read once per report. */
+#ifndef VAECL_GRAPH_H
+#define VAECL_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "checkpoint.h"
+#include "model_config.h"
+
+typedef struct vaecl_model vaecl_model;
+
+typedef struct {
+  float learning_rate; /* Keras defaults: 1e-3, 0.9, 0.999, 1e-7 */
+  float beta1, beta2, epsilon;
+} vaecl_adam_config;
+
+vaecl_adam_config vaecl_adam_default(void);
+
+/* Allocates everything for batches of up to max_batch images and draws Glorot-uniform
+ * weights (zero biases) from `seed`. */
+vaecl_model *vaecl_model_create(vb_backend *, const vaecl_model_config *, int max_batch,
+                                uint64_t seed);
+void vaecl_model_destroy(vaecl_model *);
+
+const vaecl_model_config *vaecl_model_get_config(const vaecl_model *);
+size_t vaecl_model_parameter_count(const vaecl_model *);
+/* Pixels per image (h * w * channels). */
+size_t vaecl_model_image_size(const vaecl_model *);
+
+/* One optimizer step on images[batch, image_size] (floats in [0,1] on the device).
+ * `step` numbers the sampling noise; Adam's own step count is kept inside. Adds the
+ * batch's mean reconstruction loss and KL to the device-side running sums. */
+int vaecl_model_train_step(vaecl_model *, const vb_buf *images, int batch, uint64_t step,
+                           const vaecl_adam_config *);
+
+/* Forward and backward without the optimizer step: gradients are left in place for
+ * tests (vaecl_model_read_grad). Also adds to the running sums. */
+int vaecl_model_compute_gradients(vaecl_model *, const vb_buf *images, int batch, uint64_t step);
+
+/* The running sums since the last reset: sums[0] reconstruction, sums[1] KL (each a
+ * sum of per-batch means). Blocks until the device is done. */
+int vaecl_model_read_loss_sums(vaecl_model *, double sums[2]);
+int vaecl_model_reset_loss_sums(vaecl_model *);
+
+/* Encoder means and log-variances: stats[batch, 2*latent] on the host. */
+int vaecl_model_encode(vaecl_model *, const vb_buf *images, int batch, float *stats);
+/* Decoded images (sigmoid applied) for z[batch, latent] given on the host. */
+int vaecl_model_decode(vaecl_model *, const float *z, int batch, float *images);
+
+/* Parameters by index, for tests and checkpoints: name, element count, and host
+ * copies of the value or the last computed gradient. */
+size_t vaecl_model_tensor_count(const vaecl_model *);
+const char *vaecl_model_tensor_name(const vaecl_model *, size_t i);
+size_t vaecl_model_tensor_size(const vaecl_model *, size_t i);
+int vaecl_model_read_param(vaecl_model *, size_t i, float *out);
+int vaecl_model_write_param(vaecl_model *, size_t i, const float *in);
+int vaecl_model_read_grad(vaecl_model *, size_t i, float *out);
+
+/* Checkpoint contents: parameters, Adam moments and step count. to_checkpoint fills
+ * ck with malloc'd copies (free with vaecl_checkpoint_free); from_checkpoint checks
+ * that the config matches and uploads. */
+int vaecl_model_to_checkpoint(vaecl_model *, vaecl_checkpoint *ck);
+int vaecl_model_from_checkpoint(vaecl_model *, const vaecl_checkpoint *ck);
+
+#endif

@@ -1,0 +1,72 @@
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int vaecl_test_run(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  const int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+test_rng test_rng_new(uint64_t seed) {
+  test_rng r = {seed * 0x9E3779B97F4A7C15ull + 1};
+  return r;
+}
+
+/* splitmix64: small, well mixed, and independent of the RNG under test. */
+static uint64_t next_u64(test_rng *r) {
+  uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+double test_rng_uniform(test_rng *r, double lo, double hi) {
+  return lo + (hi - lo) * ((double)(next_u64(r) >> 11) * (1.0 / 9007199254740992.0));
+}
+
+void test_fill_uniform(test_rng *r, double *x, size_t n, double lo, double hi) {
+  for (size_t i = 0; i < n; i++)
+    x[i] = test_rng_uniform(r, lo, hi);
+}
+
+double test_max_scaled_error(const double *a, const double *b, size_t n, double atol, double rtol,
+                             size_t *worst) {
+  double max = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double e = fabs(a[i] - b[i]) / (atol + rtol * fabs(b[i]));
+    if (!(e <= max)) { /* also catches NaN */
+      max = isnan(e) ? INFINITY : e;
+      at = i;
+    }
+  }
+  if (worst)
+    *worst = at;
+  return max;
+}
+
+char *test_make_temp_dir(const char *tag) {
+  const char *base = getenv("TMPDIR");
+  char *path = malloc(4096);
+  if (!path)
+    return NULL;
+  snprintf(path, 4096, "%s/vaecl-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+  if (!mkdtemp(path)) {
+    free(path);
+    return NULL;
+  }
+  return path;
+}
+
+void test_remove_tree(const char *path) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+  if (system(cmd) != 0)
+    fprintf(stderr, "warning: could not remove %s\n", path);
+}
