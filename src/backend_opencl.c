@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cl_util.h"
 #include "error.h"
@@ -31,7 +32,7 @@ enum {
   K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    "fill",     "im2col", "col2im",     "bias_act",           "act_backward", "bias_grad",
+    "fill",       "im2col",     "col2im", "bias_act",           "act_backward", "bias_grad",
     "bce_logits", "accumulate", "sample", "sample_kl_backward", "adam",         "gather_images"};
 
 typedef struct {
@@ -42,6 +43,11 @@ typedef struct {
   cl_program program;
   cl_kernel kernels[K_COUNT];
   size_t reduce_local; /* work-group size for the tree reductions, a power of two */
+  /* VAECL_PROFILE=1: wait after every op and add its wall time here (slows the run;
+   * for finding hot spots, printed at exit). Slot K_COUNT is GEMM. */
+  int profile;
+  double op_seconds[K_COUNT + 1];
+  long op_calls[K_COUNT + 1];
 } cl_backend;
 
 struct vb_buf {
@@ -49,7 +55,35 @@ struct vb_buf {
   size_t bytes;
 };
 
-static cl_backend *as_cl(vb_backend *b) { return (cl_backend *)b; }
+static cl_backend *as_cl(vb_backend *b) {
+  return (cl_backend *)b;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* With profiling on, the time since `start` (after draining the queue) goes to op. */
+static void profile_op(cl_backend *b, int op, double start) {
+  if (!b->profile || clFinish(b->queue) != CL_SUCCESS)
+    return;
+  b->op_seconds[op] += now_seconds() - start;
+  b->op_calls[op]++;
+}
+
+static void print_profile(const cl_backend *b) {
+  double total = 0;
+  for (int i = 0; i <= K_COUNT; i++)
+    total += b->op_seconds[i];
+  fprintf(stderr, "vaecl profile on %s (ops run one at a time):\n", b->base.device_name);
+  for (int i = 0; i <= K_COUNT; i++)
+    if (b->op_calls[i])
+      fprintf(stderr, "  %-20s %7ld calls %9.3f s %5.1f%%\n",
+              i < K_COUNT ? kernel_names[i] : "gemm (CLBlast)", b->op_calls[i], b->op_seconds[i],
+              100.0 * b->op_seconds[i] / total);
+}
 
 static int fail(cl_backend *b, cl_int err, const char *what) {
   return vaecl_cl_fail(err, b->base.device_name, what);
@@ -63,8 +97,7 @@ typedef struct {
 } karg;
 #define KARG(v) ((karg){sizeof(v), &(v)})
 
-static int launch(cl_backend *b, int id, size_t global, size_t local, int nargs,
-                  const karg *args) {
+static int launch(cl_backend *b, int id, size_t global, size_t local, int nargs, const karg *args) {
   cl_kernel k = b->kernels[id];
   for (int i = 0; i < nargs; i++) {
     const cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
@@ -78,8 +111,10 @@ static int launch(cl_backend *b, int id, size_t global, size_t local, int nargs,
     return 0;
   if (local)
     global = (global + local - 1) / local * local;
+  const double start = b->profile ? now_seconds() : 0;
   const cl_int err =
       clEnqueueNDRangeKernel(b->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, NULL);
+  profile_op(b, id, start);
   if (err != CL_SUCCESS) {
     char what[128];
     snprintf(what, sizeof what, "running kernel %s", kernel_names[id]);
@@ -158,8 +193,7 @@ static int cl_fill(vb_backend *base, vb_buf *dst, float value, size_t count) {
   int n;
   if (check_range(dst, 0, count * sizeof(float), "fill") != 0 || to_int(count, &n) != 0)
     return -1;
-  return launch(as_cl(base), K_FILL, count, 0, 3,
-                (karg[]){KARG(dst->mem), KARG(value), KARG(n)});
+  return launch(as_cl(base), K_FILL, count, 0, 3, (karg[]){KARG(dst->mem), KARG(value), KARG(n)});
 }
 
 /* ---- GEMM ----------------------------------------------------------------------- */
@@ -186,10 +220,12 @@ static int cl_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_
                    const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
   cl_backend *b = as_cl(base);
   const size_t lda = ta ? m : k, ldb = tb ? k : n;
-  const CLBlastStatusCode s = CLBlastSgemm(
-      CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-      tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, 0, lda, bm->mem, 0,
-      ldb, beta, c->mem, 0, n, &b->queue, NULL);
+  const double start = b->profile ? now_seconds() : 0;
+  const CLBlastStatusCode s =
+      CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                   tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, 0, lda,
+                   bm->mem, 0, ldb, beta, c->mem, 0, n, &b->queue, NULL);
+  profile_op(b, K_COUNT, start);
   if (s != CLBlastSuccess)
     return vaecl_fail("CLBlast SGEMM (%zux%zux%zu) failed on %s: %s (%d)", m, n, k,
                       b->base.device_name, clblast_status_text(s), (int)s);
@@ -198,8 +234,8 @@ static int cl_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_
 
 /* ---- convolution patches --------------------------------------------------------- */
 
-static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in,
-                    cl_mem out, size_t total) {
+static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in, cl_mem out,
+                    size_t total) {
   int t;
   if (to_int(total, &t) != 0)
     return -1;
@@ -253,9 +289,9 @@ static int cl_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t r
   if (to_int(rows * cols, &total) != 0 || to_int(rows, &r) != 0 || to_int(cols, &c) != 0)
     return -1;
   const size_t local = b->reduce_local;
-  return launch(b, K_BIAS_GRAD, cols * local, local, 5,
-                (karg[]){KARG(db->mem), KARG(dy->mem), KARG(r), KARG(c),
-                         {local * sizeof(float), NULL}});
+  return launch(
+      b, K_BIAS_GRAD, cols * local, local, 5,
+      (karg[]){KARG(db->mem), KARG(dy->mem), KARG(r), KARG(c), {local * sizeof(float), NULL}});
 }
 
 static int cl_bce_logits(vb_backend *base, const vb_buf *logits, const vb_buf *target,
@@ -264,8 +300,8 @@ static int cl_bce_logits(vb_backend *base, const vb_buf *logits, const vb_buf *t
   if (to_int(count, &n) != 0)
     return -1;
   return launch(as_cl(base), K_BCE_LOGITS, count, 0, 6,
-                (karg[]){KARG(logits->mem), KARG(target->mem), KARG(dlogits->mem),
-                         KARG(loss->mem), KARG(n), KARG(grad_scale)});
+                (karg[]){KARG(logits->mem), KARG(target->mem), KARG(dlogits->mem), KARG(loss->mem),
+                         KARG(n), KARG(grad_scale)});
 }
 
 static int cl_accumulate(vb_backend *base, vb_buf *acc, int slot, const vb_buf *x, size_t count,
@@ -276,7 +312,11 @@ static int cl_accumulate(vb_backend *base, vb_buf *acc, int slot, const vb_buf *
     return -1;
   const size_t local = b->reduce_local;
   return launch(b, K_ACCUMULATE, local, local, 6,
-                (karg[]){KARG(acc->mem), KARG(slot), KARG(x->mem), KARG(n), KARG(scale),
+                (karg[]){KARG(acc->mem),
+                         KARG(slot),
+                         KARG(x->mem),
+                         KARG(n),
+                         KARG(scale),
                          {local * sizeof(float), NULL}});
 }
 
@@ -285,9 +325,8 @@ static int cl_sample(vb_backend *base, const vb_buf *stats, vb_buf *eps, vb_buf 
   const cl_uint seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32);
   const cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
   return launch(as_cl(base), K_SAMPLE, (size_t)batch * latent, 0, 9,
-                (karg[]){KARG(stats->mem), KARG(eps->mem), KARG(z->mem), KARG(batch),
-                         KARG(latent), KARG(seed_lo), KARG(seed_hi), KARG(step_lo),
-                         KARG(step_hi)});
+                (karg[]){KARG(stats->mem), KARG(eps->mem), KARG(z->mem), KARG(batch), KARG(latent),
+                         KARG(seed_lo), KARG(seed_hi), KARG(step_lo), KARG(step_hi)});
 }
 
 static int cl_sample_kl_backward(vb_backend *base, const vb_buf *stats, const vb_buf *eps,
@@ -314,9 +353,9 @@ static int cl_gather_images(vb_backend *base, const vb_buf *pixels, const vb_buf
   if (to_int(first, &f) != 0 || to_int(count, &c) != 0 || to_int(pixels_per_image, &p) != 0 ||
       to_int(count * pixels_per_image, &total) != 0)
     return -1;
-  return launch(as_cl(base), K_GATHER_IMAGES, count * pixels_per_image, 0, 6,
-                (karg[]){KARG(pixels->mem), KARG(index->mem), KARG(f), KARG(c), KARG(p),
-                         KARG(out->mem)});
+  return launch(
+      as_cl(base), K_GATHER_IMAGES, count * pixels_per_image, 0, 6,
+      (karg[]){KARG(pixels->mem), KARG(index->mem), KARG(f), KARG(c), KARG(p), KARG(out->mem)});
 }
 
 static int cl_finish(vb_backend *base) {
@@ -331,6 +370,8 @@ static void cl_destroy(vb_backend *base) {
     return;
   if (b->queue)
     clFinish(b->queue);
+  if (b->profile)
+    print_profile(b);
   for (int i = 0; i < K_COUNT; i++)
     if (b->kernels[i])
       clReleaseKernel(b->kernels[i]);
@@ -428,13 +469,14 @@ vb_backend *vb_opencl_create(int device_index) {
     return NULL;
   }
   b->base.ops = &cl_ops;
+  const char *profile = getenv("VAECL_PROFILE");
+  b->profile = profile && *profile && strcmp(profile, "0") != 0;
   cl_platform_id platform;
   if (vaecl_cl_find_device(device_index, &platform, &b->dev) != 0) {
     free(b);
     return NULL;
   }
-  vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name,
-                         sizeof b->base.device_name);
+  vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name, sizeof b->base.device_name);
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
   b->ctx = clCreateContext(props, 1, &b->dev, NULL, NULL, &err);

@@ -102,6 +102,7 @@ const char *vaecl_cl_error_hint(cl_int err) {
 
 int vaecl_cl_fail(cl_int err, const char *device, const char *what) {
   const char *hint = vaecl_cl_error_hint(err);
-  return vaecl_fail("%s failed on %s: %s (%d).%s%s", what, device && *device ? device : "the device",
-                    vaecl_cl_error_name(err), (int)err, *hint ? " " : "", hint);
+  return vaecl_fail("%s failed on %s: %s (%d).%s%s", what,
+                    device && *device ? device : "the device", vaecl_cl_error_name(err), (int)err,
+                    *hint ? " " : "", hint);
 }

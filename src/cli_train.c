@@ -14,26 +14,25 @@
 #include "train.h"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: vaecl [--device N] train [options]\n"
-          "\n"
-          "Trains the VAE (conv encoder, conv-transpose decoder, BCE + KL loss, Adam) and\n"
-          "writes a checkpoint after every epoch.\n"
-          "\n"
-          "options:\n"
-          "  --data DIR      IDX files (train-*, t10k-*, plain or .gz); default\n"
-          "                  " VAECL_DEFAULT_DATA_DIR "\n"
-          "  --epochs N      epochs (default 10)\n"
-          "  --batch N       batch size (default 128)\n"
-          "  --latent N      latent dimensions (default 2)\n"
-          "  --lr X          Adam learning rate (default 0.001)\n"
-          "  --seed S        seed for weights, shuffling and sampling (default 1)\n"
-          "  --limit N       use only the first N images\n"
-          "  --out FILE      checkpoint path (default vaecl-model.ckpt)\n"
-          "  --resume FILE   continue from a checkpoint written by --out\n"
-          "  -h, --help      this help\n"
-          "\n"
-          "Ctrl-C stops after the current step and saves the checkpoint.\n");
+  fprintf(f, "usage: vaecl [--device N] train [options]\n"
+             "\n"
+             "Trains the VAE (conv encoder, conv-transpose decoder, BCE + KL loss, Adam) and\n"
+             "writes a checkpoint after every epoch.\n"
+             "\n"
+             "options:\n"
+             "  --data DIR      IDX files (train-*, t10k-*, plain or .gz); default\n"
+             "                  " VAECL_DEFAULT_DATA_DIR "\n"
+             "  --epochs N      epochs (default 10)\n"
+             "  --batch N       batch size (default 128)\n"
+             "  --latent N      latent dimensions (default 2)\n"
+             "  --lr X          Adam learning rate (default 0.001)\n"
+             "  --seed S        seed for weights, shuffling and sampling (default 1)\n"
+             "  --limit N       use only the first N images\n"
+             "  --out FILE      checkpoint path (default vaecl-model.ckpt)\n"
+             "  --resume FILE   continue from a checkpoint written by --out\n"
+             "  -h, --help      this help\n"
+             "\n"
+             "Ctrl-C stops after the current step and saves the checkpoint.\n");
 }
 
 typedef struct {

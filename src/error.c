@@ -6,7 +6,9 @@
 
 static _Thread_local char last_error[2048];
 
-const char *vaecl_last_error(void) { return last_error[0] ? last_error : "no error recorded"; }
+const char *vaecl_last_error(void) {
+  return last_error[0] ? last_error : "no error recorded";
+}
 
 int vaecl_fail(const char *fmt, ...) {
   va_list ap;

@@ -44,11 +44,13 @@ struct vaecl_model {
   uint64_t adam_steps;
 };
 
-static const vb_ops *ops(const vaecl_model *m) { return m->be->ops; }
+static const vb_ops *ops(const vaecl_model *m) {
+  return m->be->ops;
+}
 
 vaecl_adam_config vaecl_adam_default(void) {
-  return (vaecl_adam_config){.learning_rate = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
-                             .epsilon = 1e-7f};
+  return (vaecl_adam_config){
+      .learning_rate = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-7f};
 }
 
 /* ---- construction ---------------------------------------------------------------- */
@@ -210,7 +212,7 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_config *cfg, i
   init_convt(&n[5], h / 4, w / 4, cfg->dec_c0, cfg->dec_c1, k, 2, VB_ACT_RELU);
   init_convt(&n[6], h / 2, w / 2, cfg->dec_c1, cfg->dec_c2, k, 2, VB_ACT_RELU);
   init_convt(&n[7], h, w, cfg->dec_c2, cfg->channels, k, 1, VB_ACT_NONE); /* logits */
-  static const char *const names[NODES] = {"enc.conv1", "enc.conv2", "enc.dense", "enc.heads",
+  static const char *const names[NODES] = {"enc.conv1", "enc.conv2",  "enc.dense",  "enc.heads",
                                            "dec.dense", "dec.convt1", "dec.convt2", "dec.convt3"};
   const size_t b = (size_t)max_batch, img = (size_t)h * w * cfg->channels;
   int rc = 0;
@@ -240,8 +242,8 @@ static int node_forward(vaecl_model *m, node *n, const vb_buf *x, int batch) {
   int rc;
   switch (n->kind) {
   case NODE_DENSE:
-    rc = o->gemm(m->be, false, false, (size_t)batch, n->out_size, n->in_size, 1.0f, x,
-                 n->w.value, 0.0f, n->y);
+    rc = o->gemm(m->be, false, false, (size_t)batch, n->out_size, n->in_size, 1.0f, x, n->w.value,
+                 0.0f, n->y);
     break;
   case NODE_CONV: /* y[B*G, cout] = im2col(x)[B*G, k*k*cin] * w[k*k*cin, cout] */
     rc = o->im2col(m->be, g, batch, x, n->col);
@@ -354,8 +356,8 @@ int vaecl_model_compute_gradients(vaecl_model *m, const vb_buf *images, int batc
       o->accumulate(m->be, m->loss_sums, 1, m->kl_elem, (size_t)batch * L, inv_batch) != 0)
     return -1;
   for (int i = ENC_NODES - 1; i >= 0; i--)
-    if (node_backward(m, &n[i], i > 0 ? n[i - 1].y : images, i > 0 ? n[i - 1].dy : NULL,
-                      batch) != 0)
+    if (node_backward(m, &n[i], i > 0 ? n[i - 1].y : images, i > 0 ? n[i - 1].dy : NULL, batch) !=
+        0)
       return -1;
   return 0;
 }
@@ -366,17 +368,15 @@ int vaecl_model_train_step(vaecl_model *m, const vb_buf *images, int batch, uint
     return -1;
   m->adam_steps++;
   const double t = (double)m->adam_steps;
-  const vb_adam_step s = {
-      .alpha = (float)(adam->learning_rate * sqrt(1.0 - pow(adam->beta2, t)) /
-                       (1.0 - pow(adam->beta1, t))),
-      .beta1 = adam->beta1,
-      .beta2 = adam->beta2,
-      .epsilon = adam->epsilon};
+  const vb_adam_step s = {.alpha = (float)(adam->learning_rate * sqrt(1.0 - pow(adam->beta2, t)) /
+                                           (1.0 - pow(adam->beta1, t))),
+                          .beta1 = adam->beta1,
+                          .beta2 = adam->beta2,
+                          .epsilon = adam->epsilon};
   for (int i = 0; i < NODES; i++) {
     param *ps[2] = {&m->nodes[i].w, &m->nodes[i].b};
     for (int j = 0; j < 2; j++)
-      if (ops(m)->adam(m->be, ps[j]->value, ps[j]->grad, ps[j]->m, ps[j]->v, ps[j]->count, &s) !=
-          0)
+      if (ops(m)->adam(m->be, ps[j]->value, ps[j]->grad, ps[j]->m, ps[j]->v, ps[j]->count, &s) != 0)
         return -1;
   }
   return 0;
@@ -391,7 +391,9 @@ int vaecl_model_read_loss_sums(vaecl_model *m, double sums[2]) {
   return 0;
 }
 
-int vaecl_model_reset_loss_sums(vaecl_model *m) { return zero(m, m->loss_sums, 2); }
+int vaecl_model_reset_loss_sums(vaecl_model *m) {
+  return zero(m, m->loss_sums, 2);
+}
 
 int vaecl_model_encode(vaecl_model *m, const vb_buf *images, int batch, float *stats) {
   if (check_batch(m, batch) != 0 || encoder_forward(m, images, batch) != 0)
@@ -414,7 +416,9 @@ int vaecl_model_decode(vaecl_model *m, const float *z, int batch, float *images)
 
 /* ---- parameters and checkpoints ------------------------------------------------ */
 
-const vaecl_model_config *vaecl_model_get_config(const vaecl_model *m) { return &m->cfg; }
+const vaecl_model_config *vaecl_model_get_config(const vaecl_model *m) {
+  return &m->cfg;
+}
 
 size_t vaecl_model_image_size(const vaecl_model *m) {
   return (size_t)m->cfg.image_h * m->cfg.image_w * m->cfg.channels;

@@ -10,21 +10,20 @@
 #include "vaecl.h"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: vaecl [--device N] <command> [options]\n"
-          "\n"
-          "Train a variational autoencoder on any OpenCL 1.2+ device.\n"
-          "\n"
-          "commands:\n"
-          "  devices   list the OpenCL devices and their index N\n"
-          "  train     train the Fashion-MNIST VAE (vaecl train --help)\n"
-          "  bench     time training steps on synthetic data (vaecl bench --help)\n"
-          "\n"
-          "global options:\n"
-          "  --device N   use device N from `vaecl devices` (default: the first GPU, else the\n"
-          "               first device)\n"
-          "  --version    print the version\n"
-          "  -h, --help   this help\n");
+  fprintf(f, "usage: vaecl [--device N] <command> [options]\n"
+             "\n"
+             "Train a variational autoencoder on any OpenCL 1.2+ device.\n"
+             "\n"
+             "commands:\n"
+             "  devices   list the OpenCL devices and their index N\n"
+             "  train     train the Fashion-MNIST VAE (vaecl train --help)\n"
+             "  bench     time training steps on synthetic data (vaecl bench --help)\n"
+             "\n"
+             "global options:\n"
+             "  --device N   use device N from `vaecl devices` (default: the first GPU, else the\n"
+             "               first device)\n"
+             "  --version    print the version\n"
+             "  -h, --help   this help\n");
 }
 
 int cli_parse_int(const char *option, const char *text, long min, long max, long *out) {
@@ -45,8 +44,7 @@ int cli_parse_float(const char *option, const char *text, double min, double max
   errno = 0;
   const double v = strtod(text, &end);
   if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
-    fprintf(stderr, "vaecl: %s expects a number from %g to %g, not '%s'\n", option, min, max,
-            text);
+    fprintf(stderr, "vaecl: %s expects a number from %g to %g, not '%s'\n", option, min, max, text);
     return -1;
   }
   *out = v;

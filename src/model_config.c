@@ -21,12 +21,11 @@ int vaecl_model_config_check(const vaecl_model_config *c) {
   const struct {
     const char *name;
     int value, max;
-  } fields[] = {{"image_h", c->image_h, 4096}, {"image_w", c->image_w, 4096},
-                {"channels", c->channels, 64}, {"enc_c1", c->enc_c1, 4096},
-                {"enc_c2", c->enc_c2, 4096},   {"hidden", c->hidden, 65536},
-                {"latent", c->latent, 4096},   {"dec_c0", c->dec_c0, 4096},
-                {"dec_c1", c->dec_c1, 4096},   {"dec_c2", c->dec_c2, 4096},
-                {"kernel", c->kernel, 15}};
+  } fields[] = {
+      {"image_h", c->image_h, 4096}, {"image_w", c->image_w, 4096}, {"channels", c->channels, 64},
+      {"enc_c1", c->enc_c1, 4096},   {"enc_c2", c->enc_c2, 4096},   {"hidden", c->hidden, 65536},
+      {"latent", c->latent, 4096},   {"dec_c0", c->dec_c0, 4096},   {"dec_c1", c->dec_c1, 4096},
+      {"dec_c2", c->dec_c2, 4096},   {"kernel", c->kernel, 15}};
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
     if (fields[i].value < 1 || fields[i].value > fields[i].max)
       return vaecl_fail("model %s = %d is out of range (1..%d)", fields[i].name, fields[i].value,

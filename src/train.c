@@ -11,7 +11,9 @@
 
 static volatile sig_atomic_t stop_requested;
 
-void vaecl_train_request_stop(void) { stop_requested = 1; }
+void vaecl_train_request_stop(void) {
+  stop_requested = 1;
+}
 
 vaecl_train_options vaecl_train_defaults(void) {
   return (vaecl_train_options){.epochs = 10,
@@ -99,8 +101,8 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
   int step = 0;
   for (; step < steps && !stop_requested; step++) {
     const size_t first = (size_t)step * opt->batch;
-    const int n = (int)(data->count - first < (size_t)opt->batch ? data->count - first
-                                                                   : (size_t)opt->batch);
+    const int n =
+        (int)(data->count - first < (size_t)opt->batch ? data->count - first : (size_t)opt->batch);
     /* Sampling noise is numbered by the global step, unique across epochs. */
     const uint64_t global_step = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step;
     if (o->gather_images(d->be, d->pixels, d->order, first, (size_t)n, ppi, d->batch_images) != 0 ||
@@ -153,8 +155,9 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
         rc = vaecl_fail("training interrupted");
       break;
     }
-    fprintf(opt->log, "%d/%d - %.0fs - %.0fms/step - loss: %.4f - reconstruction_loss: %.4f - "
-                      "kl_loss: %.4f\n",
+    fprintf(opt->log,
+            "%d/%d - %.0fs - %.0fms/step - loss: %.4f - reconstruction_loss: %.4f - "
+            "kl_loss: %.4f\n",
             em.steps, steps, em.seconds, 1e3 * em.seconds / em.steps, em.loss,
             em.reconstruction_loss, em.kl_loss);
     fflush(opt->log);

@@ -11,9 +11,9 @@
 #include "idx.h"
 
 typedef struct {
-  int epochs;           /* 10 */
-  int batch;            /* 128 */
-  uint64_t seed;        /* weights, shuffling and sampling noise */
+  int epochs;    /* 10 */
+  int batch;     /* 128 */
+  uint64_t seed; /* weights, shuffling and sampling noise */
   vaecl_adam_config adam;
   const char *out_path; /* checkpoint written after each epoch; NULL: none */
   FILE *log;            /* per-epoch lines (stdout) */

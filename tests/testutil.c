@@ -7,6 +7,9 @@
 
 int vaecl_test_run(Suite *s) {
   SRunner *sr = srunner_create(s);
+  /* No fork: an OpenCL runtime's threads (PoCL's among them) do not survive fork(),
+   * and the suites share one device context across tests. */
+  srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);
   const int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

@@ -1,0 +1,143 @@
+/* End to end: training on real Fashion-MNIST images lowers the loss, and a run
+ * stopped and resumed from its checkpoint ends exactly where an unbroken run does. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_opencl.h"
+#include "idx.h"
+#include "testutil.h"
+#include "train.h"
+#include "vaecl.h"
+
+static vb_backend *be;
+static vaecl_dataset data;
+
+static void load_fixture(size_t n) {
+  const char *dir = getenv("VAECL_TEST_DATA");
+  ck_assert_msg(dir, "VAECL_TEST_DATA is not set (run through ctest)");
+  char images[4096], labels[4096];
+  snprintf(images, sizeof images, "%s/fixtures/fashion-mnist-1024-images-idx3-ubyte.gz", dir);
+  snprintf(labels, sizeof labels, "%s/fixtures/fashion-mnist-1024-labels-idx1-ubyte.gz", dir);
+  ck_assert_msg(vaecl_idx_load(images, labels, &data) == 0, "%s", vaecl_last_error());
+  vaecl_dataset_truncate(&data, n);
+}
+
+static FILE *quiet(void) {
+  FILE *f = fopen("/dev/null", "w");
+  ck_assert_ptr_nonnull(f);
+  return f;
+}
+
+/* The Keras model itself, on 512 real images: three epochs must cut the loss well
+ * below the ~544 (784 ln 2) of an untrained decoder and keep improving. */
+START_TEST(loss_falls_on_real_images) {
+  load_fixture(512);
+  const vaecl_model_config cfg = vaecl_model_config_default();
+  vaecl_model *m = vaecl_model_create(be, &cfg, 64, 1);
+  ck_assert_ptr_nonnull(m);
+  vaecl_train_options opt = vaecl_train_defaults();
+  opt.batch = 64;
+  opt.log = quiet();
+  vaecl_epoch_metrics first, last;
+  opt.epochs = 1;
+  ck_assert_msg(vaecl_train(m, be, &data, &opt, 0, &first) == 0, "%s", vaecl_last_error());
+  opt.epochs = 3;
+  ck_assert_msg(vaecl_train(m, be, &data, &opt, 1, &last) == 0, "%s", vaecl_last_error());
+  fclose(opt.log);
+  printf("epoch 1: loss %.2f (recon %.2f, kl %.3f); epoch 3: loss %.2f (recon %.2f, kl %.3f)\n",
+         first.loss, first.reconstruction_loss, first.kl_loss, last.loss, last.reconstruction_loss,
+         last.kl_loss);
+  ck_assert_int_eq(first.steps, 8);
+  ck_assert(isfinite(last.loss));
+  ck_assert_msg(first.loss < 544.0, "epoch 1 loss %.2f: not learning", first.loss);
+  ck_assert_msg(last.loss < 0.95 * first.loss, "loss %.2f -> %.2f: not falling", first.loss,
+                last.loss);
+  ck_assert_double_eq_tol(last.loss, last.reconstruction_loss + last.kl_loss, 1e-6 * last.loss);
+  ck_assert_msg(last.kl_loss > 0.0, "KL %.4f must be positive", last.kl_loss);
+  vaecl_model_destroy(m);
+  vaecl_dataset_free(&data);
+}
+END_TEST
+
+static vaecl_model_config small_config(void) {
+  vaecl_model_config c = vaecl_model_config_default();
+  c.enc_c1 = 4;
+  c.enc_c2 = 4;
+  c.dec_c0 = 4;
+  c.dec_c1 = 4;
+  c.dec_c2 = 4;
+  return c;
+}
+
+static float *all_params(vaecl_model *m, size_t *total) {
+  *total = vaecl_model_parameter_count(m);
+  float *p = malloc(*total * sizeof *p), *at = p;
+  for (size_t i = 0; i < vaecl_model_tensor_count(m); i++) {
+    ck_assert_int_eq(vaecl_model_read_param(m, i, at), 0);
+    at += vaecl_model_tensor_size(m, i);
+  }
+  return p;
+}
+
+START_TEST(resume_matches_unbroken_run) {
+  load_fixture(200); /* 200 / 64: a partial last batch every epoch */
+  const vaecl_model_config cfg = small_config();
+  char *dir = test_make_temp_dir("resume");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/run.ckpt", dir);
+  vaecl_train_options opt = vaecl_train_defaults();
+  opt.batch = 64;
+  opt.seed = 5;
+  opt.log = quiet();
+
+  vaecl_model *unbroken = vaecl_model_create(be, &cfg, 64, 5);
+  opt.epochs = 2;
+  ck_assert_int_eq(vaecl_train(unbroken, be, &data, &opt, 0, NULL), 0);
+
+  vaecl_model *first = vaecl_model_create(be, &cfg, 64, 5);
+  opt.epochs = 1;
+  opt.out_path = path;
+  ck_assert_int_eq(vaecl_train(first, be, &data, &opt, 0, NULL), 0);
+  vaecl_checkpoint ck;
+  ck_assert_msg(vaecl_checkpoint_load(path, &ck) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_eq(ck.epochs_done, 1);
+  vaecl_model *resumed = vaecl_model_create(be, &cfg, 64, 77);
+  ck_assert_int_eq(vaecl_model_from_checkpoint(resumed, &ck), 0);
+  vaecl_checkpoint_free(&ck);
+  opt.epochs = 2;
+  ck_assert_int_eq(vaecl_train(resumed, be, &data, &opt, 1, NULL), 0);
+  fclose(opt.log);
+
+  size_t n1, n2;
+  float *a = all_params(unbroken, &n1), *b = all_params(resumed, &n2);
+  ck_assert_uint_eq(n1, n2);
+  ck_assert_msg(memcmp(a, b, n1 * sizeof *a) == 0, "resumed run differs from the unbroken one");
+  free(a);
+  free(b);
+  vaecl_model_destroy(unbroken);
+  vaecl_model_destroy(first);
+  vaecl_model_destroy(resumed);
+  test_remove_tree(dir);
+  free(dir);
+  vaecl_dataset_free(&data);
+}
+END_TEST
+
+int main(void) {
+  be = vb_opencl_create(-1);
+  if (!be) {
+    fprintf(stderr, "no OpenCL device: %s\n", vaecl_last_error());
+    return EXIT_FAILURE;
+  }
+  Suite *s = suite_create("train");
+  TCase *tc = tcase_create("train");
+  tcase_set_timeout(tc, 900);
+  tcase_add_test(tc, loss_falls_on_real_images);
+  tcase_add_test(tc, resume_matches_unbroken_run);
+  suite_add_tcase(s, tc);
+  const int rc = vaecl_test_run(s);
+  be->ops->destroy(be);
+  return rc;
+}
