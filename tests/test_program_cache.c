@@ -1,0 +1,94 @@
+/* The on-disk cache of compiled kernels: written on first use, reused, and never a
+ * reason to fail (a corrupt entry is rebuilt, an unwritable directory is skipped). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend_opencl.h"
+#include "testutil.h"
+#include "vaecl.h"
+
+static char *dir;
+
+/* The one cache entry in dir; fails the test when there is not exactly one. */
+static void cache_entry(char *path, size_t size) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  int found = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, "kernels-", 8) == 0 && strstr(e->d_name, ".bin")) {
+      snprintf(path, size, "%s/%s", dir, e->d_name);
+      found++;
+    }
+  closedir(d);
+  ck_assert_int_eq(found, 1);
+}
+
+static void open_and_use_backend(void) {
+  vb_backend *be = vb_opencl_create(-1);
+  ck_assert_msg(be, "%s", vaecl_last_error());
+  /* A kernel from the (possibly cached) program must really run. */
+  vb_buf *b = be->ops->alloc(be, 4 * sizeof(float));
+  float out[4];
+  ck_assert_int_eq(be->ops->fill(be, b, 2.5f, 4), 0);
+  ck_assert_int_eq(be->ops->read(be, b, 0, out, sizeof out), 0);
+  ck_assert(out[0] == 2.5f && out[3] == 2.5f);
+  be->ops->release(be, b);
+  be->ops->destroy(be);
+}
+
+START_TEST(binary_is_written_then_reused) {
+  char path[4400];
+  open_and_use_backend();
+  cache_entry(path, sizeof path);
+  struct stat first, second;
+  ck_assert_int_eq(stat(path, &first), 0);
+  ck_assert_int_gt(first.st_size, 0);
+  open_and_use_backend();
+  cache_entry(path, sizeof path); /* still one entry: same key */
+  ck_assert_int_eq(stat(path, &second), 0);
+  ck_assert_int_eq(first.st_ino, second.st_ino); /* a rewrite would rename a new file in */
+}
+END_TEST
+
+START_TEST(corrupt_entry_is_rebuilt) {
+  char path[4400];
+  open_and_use_backend();
+  cache_entry(path, sizeof path);
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  fputs("not a program binary", f);
+  ck_assert_int_eq(fclose(f), 0);
+  open_and_use_backend();
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_gt(st.st_size, (long)strlen("not a program binary"));
+}
+END_TEST
+
+START_TEST(unwritable_cache_dir_is_not_fatal) {
+  setenv("VAECL_CACHE_DIR", "/proc/vaecl-cannot-write-here", 1);
+  open_and_use_backend();
+  setenv("VAECL_CACHE_DIR", dir, 1);
+}
+END_TEST
+
+int main(void) {
+  dir = test_make_temp_dir("cache");
+  if (!dir || setenv("VAECL_CACHE_DIR", dir, 1) != 0)
+    return EXIT_FAILURE;
+  Suite *s = suite_create("program_cache");
+  TCase *tc = tcase_create("cache");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, binary_is_written_then_reused);
+  tcase_add_test(tc, corrupt_entry_is_rebuilt);
+  tcase_add_test(tc, unwritable_cache_dir_is_not_fatal);
+  suite_add_tcase(s, tc);
+  const int rc = vaecl_test_run(s);
+  test_remove_tree(dir);
+  free(dir);
+  return rc;
+}
