@@ -1,37 +1,50 @@
 /* Patch gathering for convolutions (NHWC). See vb_patch_geom in src/backend.h.
  * Conv2D = im2col + GEMM; Conv2DTranspose = GEMM + col2im; each is the other's
- * backward pass for the input gradient. */
+ * backward pass for the input gradient.
+ *
+ * Both kernels run on a 2-D range: dimension 1 walks the patch taps (or pixels),
+ * dimension 0 the channels in runs of `span`. On GPUs span is 1, so neighbouring
+ * work-items touch neighbouring floats (coalesced); on CPUs span is all channels,
+ * so one work-item's index arithmetic is shared by a contiguous copy. */
 
-/* One work-item per column entry: col[(n, gy, gx), (ky, kx, c)]. */
+/* Work-item (j, row*k*k + tap) fills col[row, tap*c + ch] for ch in its span. */
 __kernel void im2col(__global const float *img, __global float *col, const int img_h,
-                     const int img_w, const int c, const int grid_h, const int grid_w,
-                     const int k, const int stride, const int pad, const int total) {
-  const int i = get_global_id(0);
-  if (i >= total)
+                     const int img_w, const int c, const int grid_h, const int grid_w, const int k,
+                     const int stride, const int pad, const int patches, const int span) {
+  const int ch0 = get_global_id(0) * span, rt = get_global_id(1);
+  if (ch0 >= c || rt >= patches)
     return;
-  const int row_len = k * k * c;
-  const int row = i / row_len, in_row = i - row * row_len;
-  const int tap = in_row / c, ch = in_row - tap * c;
+  const int ch1 = min(ch0 + span, c);
+  const int taps = k * k;
+  const int row = rt / taps, tap = rt - row * taps;
   const int ky = tap / k, kx = tap - ky * k;
   const int gx = row % grid_w, gy = (row / grid_w) % grid_h, n = row / (grid_w * grid_h);
   const int y = gy * stride + ky - pad, x = gx * stride + kx - pad;
-  col[i] = (y >= 0 && y < img_h && x >= 0 && x < img_w)
-               ? img[((n * img_h + y) * img_w + x) * c + ch]
-               : 0.0f;
+  __global float *out = col + (size_t)rt * c;
+  if (y >= 0 && y < img_h && x >= 0 && x < img_w) {
+    __global const float *in = img + ((size_t)(n * img_h + y) * img_w + x) * c;
+    for (int ch = ch0; ch < ch1; ch++)
+      out[ch] = in[ch];
+  } else {
+    for (int ch = ch0; ch < ch1; ch++)
+      out[ch] = 0.0f;
+  }
 }
 
-/* One work-item per image pixel: gathers every column entry that im2col would have
- * filled from it, so no atomics are needed and the sum order is fixed. */
+/* Work-item (j, pixel) gathers, for each channel of its span, every column entry
+ * that im2col would have filled from that pixel: no atomics, and a fixed sum order. */
 __kernel void col2im(__global const float *col, __global float *img, const int img_h,
-                     const int img_w, const int c, const int grid_h, const int grid_w,
-                     const int k, const int stride, const int pad, const int total) {
-  const int i = get_global_id(0);
-  if (i >= total)
+                     const int img_w, const int c, const int grid_h, const int grid_w, const int k,
+                     const int stride, const int pad, const int pixels, const int span) {
+  const int ch0 = get_global_id(0) * span, p = get_global_id(1);
+  if (ch0 >= c || p >= pixels)
     return;
-  const int ch = i % c, x = (i / c) % img_w, y = (i / (c * img_w)) % img_h;
-  const int n = i / (c * img_w * img_h);
+  const int ch1 = min(ch0 + span, c);
+  const int x = p % img_w, y = (p / img_w) % img_h, n = p / (img_w * img_h);
   const int row_len = k * k * c;
-  float sum = 0.0f;
+  __global float *out = img + (size_t)p * c;
+  for (int ch = ch0; ch < ch1; ch++)
+    out[ch] = 0.0f;
   for (int ky = 0; ky < k; ky++) {
     const int ty = y + pad - ky;
     if (ty < 0 || ty % stride)
@@ -46,8 +59,10 @@ __kernel void col2im(__global const float *col, __global float *img, const int i
       const int gx = tx / stride;
       if (gx >= grid_w)
         continue;
-      sum += col[((n * grid_h + gy) * grid_w + gx) * row_len + (ky * k + kx) * c + ch];
+      __global const float *in =
+          col + (size_t)((n * grid_h + gy) * grid_w + gx) * row_len + (ky * k + kx) * c;
+      for (int ch = ch0; ch < ch1; ch++)
+        out[ch] += in[ch];
     }
   }
-  img[i] = sum;
 }

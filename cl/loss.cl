@@ -14,8 +14,8 @@ __kernel void bce_logits(__global const float *logits, __global const float *tar
 
 /* acc[slot] += scale * sum(x): a single work-group, fixed-order tree reduction, so
  * per-epoch metrics stay on the device until the host asks for them. */
-__kernel void accumulate(__global float *acc, const int slot, __global const float *x,
-                         const int n, const float scale, __local float *scratch) {
+__kernel void accumulate(__global float *acc, const int slot, __global const float *x, const int n,
+                         const float scale, __local float *scratch) {
   const int lid = get_local_id(0), lsize = get_local_size(0);
   float sum = 0.0f;
   for (int i = lid; i < n; i += lsize)

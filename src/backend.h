@@ -94,6 +94,7 @@ typedef struct vb_ops {
 struct vb_backend {
   const vb_ops *ops;
   char device_name[256]; /* for messages */
+  char gemm_note[128];   /* which GEMM parameters are in effect, for reports */
 };
 
 #endif

@@ -24,6 +24,11 @@ int vaecl_cl_find_device(int index, cl_platform_id *platform, cl_device_id *devi
 int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
                            const char *options, cl_program *out);
 
+/* Gives CLBlast vaecl's GEMM parameters when the device is a CPU (CLBlast has none
+ * for PoCL); GPUs keep CLBlast's database. VAECL_GEMM_TUNING=off skips it, for
+ * comparisons. note gets a short description of what is in effect. */
+int vaecl_cl_tune_gemm(cl_device_id dev, char *note, size_t note_size);
+
 /* Text info queries into fixed buffers; the empty string when the query fails. */
 void vaecl_cl_device_string(cl_device_id dev, cl_device_info what, char *buf, size_t size);
 

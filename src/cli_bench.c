@@ -87,6 +87,7 @@ static int run(vb_backend *be, const bench_args *a) {
   if (rc == 0) {
     const double ms_step = 1e3 * t_step / a->steps, ms_fwd = 1e3 * t_fwd / a->steps;
     printf("device: %s\n", be->device_name);
+    printf("GEMM parameters: %s\n", be->gemm_note);
     printf("batch %ld, %ld timed steps after %ld warm-up\n", a->batch, a->steps, a->warmup);
     printf("train step:      %8.2f ms/step  %9.0f images/s\n", ms_step,
            1e3 * (double)a->batch / ms_step);

@@ -1,0 +1,44 @@
+/* The two figures of the classic Keras VAE example, drawn on the host and saved as PNG. */
+#ifndef VAECL_PLOT_H
+#define VAECL_PLOT_H
+
+#include <stddef.h>
+
+/* Returns 0, or -1 with vaecl_fail(...) message naming the path (from src/error.h). */
+/* images: n*n images of img_h*img_w floats in [0,1]; image (row r, col c) at index r*n + c, row 0
+   at the TOP (largest z[1]).
+   zmin/zmax: the latent range shown, used for tick labels. */
+int vaecl_plot_latent_grid(const char *path, const float *images, int n, int img_h, int img_w,
+                           double zmin, double zmax);
+/* means: count x 2 (z[0], z[1]) points; labels: count bytes 0..9; class_names: 10 strings. */
+int vaecl_plot_label_clusters(const char *path, const float *means, const unsigned char *labels,
+                              size_t count, const char *const class_names[10]);
+
+/* Details of the figures, for callers and tests that look at the pixels.
+ *
+ * Latent grid: each image pixel becomes a scale x scale block (scale 3, 2 or 1: the largest that
+ * keeps the image area within 900 pixels a side), grey g = round(255 * clamp(v, 0, 1)) with NaN
+ * as 0 (black), so 0 is black and 1 white like matplotlib's Greys_r. Tick labels are the grid
+ * values zmin + i*(zmax-zmin)/(n-1) (zmin when n = 1), printed with one decimal like Keras'
+ * np.round(grid, 1); z[1] falls from the top row down. Requires n >= 1, image sides >= 1, a
+ * finite zmin < zmax, and at most 8192 image pixels a side.
+ *
+ * Label clusters: a fixed-size figure; points are discs in vaecl_plot_palette[label] drawn in
+ * input order (later points on top), without antialiasing so colours are exact. Points with a
+ * non-finite coordinate are skipped, like matplotlib does. count 0 is allowed and draws empty
+ * axes over [-1, 1]; a label above 9 or a NULL name is an error. */
+typedef struct {
+  int width, height; /* the whole image */
+  int x, y, w, h;    /* the data area inside the axes frame: the image cells, or the scatter box */
+  int scale;         /* pixels per image pixel (latent grid); 1 for the scatter */
+} vaecl_plot_layout;
+
+/* Returns 0, or -1 (vaecl_fail) for arguments vaecl_plot_latent_grid would refuse. */
+int vaecl_plot_latent_grid_layout(int n, int img_h, int img_w, double zmin, double zmax,
+                                  vaecl_plot_layout *out);
+void vaecl_plot_label_clusters_layout(vaecl_plot_layout *out);
+
+/* matplotlib's qualitative 'tab10' colours (RGB), one per class. */
+extern const unsigned char vaecl_plot_palette[10][3];
+
+#endif
