@@ -30,6 +30,7 @@ static void usage(FILE *f) {
              "  --limit N       use only the first N images\n"
              "  --out FILE      checkpoint path (default vaecl-model.ckpt)\n"
              "  --resume FILE   continue from a checkpoint written by --out\n"
+             "  --no-plots      skip the figures written at the end (see vaecl plot --help)\n"
              "  -h, --help      this help\n"
              "\n"
              "Ctrl-C stops after the current step and saves the checkpoint.\n");
@@ -38,6 +39,7 @@ static void usage(FILE *f) {
 typedef struct {
   const char *data_dir, *out, *resume;
   long epochs, batch, latent, limit;
+  int no_plots;
   double lr;
   long long seed;
 } train_args;
@@ -50,6 +52,10 @@ static int parse(int argc, char **argv, train_args *a) {
     if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
       usage(stdout);
       exit(0);
+    }
+    if (!strcmp(opt, "--no-plots")) {
+      a->no_plots = 1;
+      continue;
     }
     if (opt[0] != '-' || cli_option_value(argc, argv, &i, &v) != 0) {
       if (opt[0] != '-')
@@ -160,6 +166,11 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     signal(SIGINT, SIG_DFL);
     if (rc == 0)
       printf("saved %s\n", a.out);
+    if (rc == 0 && !a.no_plots) {
+      char prefix[4096];
+      cli_plot_prefix(a.out, prefix, sizeof prefix);
+      rc = cli_write_plots(m, be, &data, prefix);
+    }
   }
   if (rc != 0)
     fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());

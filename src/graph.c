@@ -420,6 +420,10 @@ const vaecl_model_config *vaecl_model_get_config(const vaecl_model *m) {
   return &m->cfg;
 }
 
+int vaecl_model_max_batch(const vaecl_model *m) {
+  return m->max_batch;
+}
+
 size_t vaecl_model_image_size(const vaecl_model *m) {
   return (size_t)m->cfg.image_h * m->cfg.image_w * m->cfg.channels;
 }

@@ -32,6 +32,8 @@ void vaecl_model_destroy(vaecl_model *);
 
 const vaecl_model_config *vaecl_model_get_config(const vaecl_model *);
 size_t vaecl_model_parameter_count(const vaecl_model *);
+/* The largest batch the buffers were made for. */
+int vaecl_model_max_batch(const vaecl_model *);
 /* Pixels per image (h * w * channels). */
 size_t vaecl_model_image_size(const vaecl_model *);
 

@@ -17,6 +17,7 @@ static void usage(FILE *f) {
              "commands:\n"
              "  devices   list the OpenCL devices and their index N\n"
              "  train     train the Fashion-MNIST VAE (vaecl train --help)\n"
+             "  plot      draw the latent grid and the class clusters of a checkpoint\n"
              "  bench     time training steps on synthetic data (vaecl bench --help)\n"
              "\n"
              "global options:\n"
@@ -94,11 +95,14 @@ int main(int argc, char **argv) {
     return cli_train(&g, argc, argv);
   if (!strcmp(verb, "bench"))
     return cli_bench(&g, argc, argv);
+  if (!strcmp(verb, "plot"))
+    return cli_plot(&g, argc, argv);
   if (!strcmp(verb, "help")) {
     usage(stdout);
     return 0;
   }
-  fprintf(stderr, "vaecl: unknown command '%s' (commands: devices, train, bench; see --help)\n",
+  fprintf(stderr,
+          "vaecl: unknown command '%s' (commands: devices, train, plot, bench; see --help)\n",
           verb);
   return 2;
 }

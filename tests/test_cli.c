@@ -47,6 +47,7 @@ START_TEST(help_lists_commands) {
   expect("", "--help", 0, "--device N");
   expect("", "train --help", 0, "--epochs N");
   expect("", "bench --help", 0, "--batch");
+  expect("", "plot --help", 0, "--model FILE");
   expect("", "", 2, "usage: vaecl");
 }
 END_TEST
@@ -62,6 +63,7 @@ START_TEST(bad_arguments_name_the_problem) {
   expect("", "train --batch 0", 2, "--batch expects a whole number from 1");
   expect("", "train --lr", 2, "--lr needs a value");
   expect("", "train --bogus 1", 2, "unknown option '--bogus'");
+  expect("", "plot", 2, "--model FILE is required");
   expect("", "--device x devices", 2, "--device expects a whole number");
 }
 END_TEST
@@ -102,6 +104,17 @@ START_TEST(train_reports_keras_metrics_and_resumes) {
   char ckpt[4400];
   snprintf(ckpt, sizeof ckpt, "%s/m.ckpt", workdir);
   ck_assert_int_eq(stat(ckpt, &st), 0);
+  /* The figures of the Keras example come with every finished training run. */
+  char png[4400];
+  snprintf(png, sizeof png, "%s/m-latent-grid.png", workdir);
+  ck_assert_msg(stat(png, &st) == 0 && st.st_size > 1000, "%s missing", png);
+  snprintf(png, sizeof png, "%s/m-clusters.png", workdir);
+  ck_assert_msg(stat(png, &st) == 0 && st.st_size > 1000, "%s missing", png);
+  snprintf(args, sizeof args, "plot --model '%s' --data '%s' --limit 64 --prefix '%s/again'", ckpt,
+           datadir, workdir);
+  expect("", args, 0, "again-clusters.png");
+  snprintf(png, sizeof png, "%s/again-latent-grid.png", workdir);
+  ck_assert_int_eq(stat(png, &st), 0);
   snprintf(args, sizeof args,
            "train --data '%s' --limit 128 --epochs 2 --batch 64 --resume '%s' --out '%s/m2.ckpt'",
            datadir, ckpt, workdir);

@@ -1,0 +1,21 @@
+/* The two figures of the Keras VAE example from a trained model: decoded images over
+ * a grid of the latent plane, and the encoded means of a data set by class. */
+#ifndef VAECL_LATENT_PLOTS_H
+#define VAECL_LATENT_PLOTS_H
+
+#include "backend.h"
+#include "graph.h"
+#include "idx.h"
+
+/* Fashion-MNIST's ten class names, by label. */
+extern const char *const vaecl_fashion_mnist_classes[10];
+
+/* Decodes an n x n grid over [-extent, extent]^2 of (z[0], z[1]), other latent
+ * dimensions 0, and writes it as a PNG. */
+int vaecl_plot_decoded_grid(vaecl_model *, const char *path, int n, double extent);
+
+/* Encodes every image of data (in batches of the model's size) and plots the means
+ * z[0], z[1] coloured by label. */
+int vaecl_plot_encoded_means(vaecl_model *, vb_backend *, const vaecl_dataset *, const char *path);
+
+#endif
