@@ -43,3 +43,31 @@ __kernel void bias_grad(__global float *db, __global const float *dy, const int 
   if (lid == 0)
     db[c] = scratch[0];
 }
+
+/* The same sum for CPUs, in two passes that each walk memory in order: work-item j
+ * adds rows [j*chunk, (j+1)*chunk) into partial[j, :]; then bias_grad_partials adds
+ * the partial rows. (The group-per-column kernel above strides through dy.) */
+__kernel void bias_grad_rows(__global float *partial, __global const float *dy, const int rows,
+                             const int cols, const int chunk) {
+  const int j = get_global_id(0);
+  const int r0 = j * chunk, r1 = min(r0 + chunk, rows);
+  __global float *p = partial + (size_t)j * cols;
+  for (int c = 0; c < cols; c++)
+    p[c] = 0.0f;
+  for (int r = r0; r < r1; r++) {
+    __global const float *row = dy + (size_t)r * cols;
+    for (int c = 0; c < cols; c++)
+      p[c] += row[c];
+  }
+}
+
+__kernel void bias_grad_partials(__global float *db, __global const float *partial,
+                                 const int chunks, const int cols) {
+  const int c = get_global_id(0);
+  if (c >= cols)
+    return;
+  float sum = 0.0f;
+  for (int j = 0; j < chunks; j++)
+    sum += partial[(size_t)j * cols + c];
+  db[c] = sum;
+}

@@ -23,6 +23,8 @@ enum {
   K_BIAS_ACT,
   K_ACT_BACKWARD,
   K_BIAS_GRAD,
+  K_BIAS_GRAD_ROWS,
+  K_BIAS_GRAD_PARTIALS,
   K_BCE_LOGITS,
   K_ACCUMULATE,
   K_SAMPLE,
@@ -32,8 +34,10 @@ enum {
   K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    "fill",       "im2col",     "col2im", "bias_act",           "act_backward", "bias_grad",
-    "bce_logits", "accumulate", "sample", "sample_kl_backward", "adam",         "gather_images"};
+    "fill",         "im2col",       "col2im",         "bias_act",
+    "act_backward", "bias_grad",    "bias_grad_rows", "bias_grad_partials",
+    "bce_logits",   "accumulate",   "sample",         "sample_kl_backward",
+    "adam",         "gather_images"};
 
 typedef struct {
   vb_backend base;
@@ -44,9 +48,10 @@ typedef struct {
   cl_kernel kernels[K_COUNT];
   size_t reduce_local; /* work-group size for the tree reductions, a power of two */
   /* im2col/col2im work layout: a work-item per row of channels (CPUs) or per
-   * channel (GPUs); VAECL_PATCH_LAYOUT=rows|channels overrides, so the tests on a
+   * channel (GPUs); VAECL_WORK_LAYOUT=rows|channels overrides, so the tests on a
    * CPU exercise both. */
   int rows_layout;
+  vb_buf *scratch; /* partial sums of bias_grad_rows, grown on demand */
   /* VAECL_PROFILE=1: wait after every op and add its wall time here (slows the run;
    * for finding hot spots, printed at exit). Slot K_COUNT is GEMM. */
   int profile;
@@ -309,11 +314,36 @@ static int cl_act_backward(vb_backend *base, vb_buf *dy, const vb_buf *y, size_t
                 (karg[]){KARG(dy->mem), KARG(y->mem), KARG(n), KARG(a)});
 }
 
+/* Rows per work-item of bias_grad_rows: enough work-items for the cores, few enough
+ * partial rows that the second pass is short. */
+enum { BIAS_GRAD_CHUNKS = 64 };
+
+static int bias_grad_two_pass(cl_backend *b, vb_buf *db, const vb_buf *dy, int rows, int cols) {
+  const int chunk = (rows + BIAS_GRAD_CHUNKS - 1) / BIAS_GRAD_CHUNKS;
+  const int chunks = (rows + chunk - 1) / chunk;
+  const size_t need = (size_t)chunks * cols * sizeof(float);
+  if (!b->scratch || b->scratch->bytes < need) {
+    cl_release(&b->base, b->scratch);
+    if (!(b->scratch = cl_alloc(&b->base, need)))
+      return -1;
+  }
+  const size_t one[2] = {1, 1};
+  const size_t g1[2] = {(size_t)chunks, 0}, g2[2] = {(size_t)cols, 0};
+  if (launch_nd(
+          b, K_BIAS_GRAD_ROWS, g1, one, 5,
+          (karg[]){KARG(b->scratch->mem), KARG(dy->mem), KARG(rows), KARG(cols), KARG(chunk)}) != 0)
+    return -1;
+  return launch_nd(b, K_BIAS_GRAD_PARTIALS, g2, one, 4,
+                   (karg[]){KARG(db->mem), KARG(b->scratch->mem), KARG(chunks), KARG(cols)});
+}
+
 static int cl_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols) {
   cl_backend *b = as_cl(base);
   int r, c, total;
   if (to_int(rows * cols, &total) != 0 || to_int(rows, &r) != 0 || to_int(cols, &c) != 0)
     return -1;
+  if (b->rows_layout)
+    return bias_grad_two_pass(b, db, dy, r, c);
   const size_t local = b->reduce_local;
   return launch(
       b, K_BIAS_GRAD, cols * local, local, 5,
@@ -398,6 +428,7 @@ static void cl_destroy(vb_backend *base) {
     clFinish(b->queue);
   if (b->profile)
     print_profile(b);
+  cl_release(base, b->scratch);
   for (int i = 0; i < K_COUNT; i++)
     if (b->kernels[i])
       clReleaseKernel(b->kernels[i]);
@@ -504,7 +535,7 @@ vb_backend *vb_opencl_create(int device_index) {
   }
   vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name, sizeof b->base.device_name);
   cl_device_type type = 0;
-  const char *layout = getenv("VAECL_PATCH_LAYOUT");
+  const char *layout = getenv("VAECL_WORK_LAYOUT");
   b->rows_layout = layout && *layout ? strcmp(layout, "rows") == 0
                                      : clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type,
                                                        NULL) == CL_SUCCESS &&
