@@ -25,23 +25,16 @@ __kernel void act_backward(__global float *dy, __global const float *y, const in
     dy[i] = 0.0f;
 }
 
-/* db[c] = sum over rows of dy[r, c]: one work-group per column, a fixed-order tree
- * reduction in local memory so results do not depend on scheduling. */
+/* db[c] = sum over rows of dy[r, c]: one work-group per column (cl/reduce.cl). */
 __kernel void bias_grad(__global float *db, __global const float *dy, const int rows,
                         const int cols, __local float *scratch) {
   const int c = get_group_id(0), lid = get_local_id(0), lsize = get_local_size(0);
   float sum = 0.0f;
   for (int r = lid; r < rows; r += lsize)
     sum += dy[r * cols + c];
-  scratch[lid] = sum;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int width = lsize / 2; width > 0; width /= 2) {
-    if (lid < width)
-      scratch[lid] += scratch[lid + width];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
+  sum = group_sum(scratch, sum);
   if (lid == 0)
-    db[c] = scratch[0];
+    db[c] = sum;
 }
 
 /* The same sum for CPUs, in two passes that each walk memory in order: work-item j

@@ -12,21 +12,15 @@ __kernel void bce_logits(__global const float *logits, __global const float *tar
   dlogits[i] = (1.0f / (1.0f + exp(-z)) - x) * grad_scale;
 }
 
-/* acc[slot] += scale * sum(x): a single work-group, fixed-order tree reduction, so
- * per-epoch metrics stay on the device until the host asks for them. */
+/* acc[slot] += scale * sum(x) by a single work-group (cl/reduce.cl), so per-epoch
+ * metrics stay on the device until the host asks for them. */
 __kernel void accumulate(__global float *acc, const int slot, __global const float *x, const int n,
                          const float scale, __local float *scratch) {
   const int lid = get_local_id(0), lsize = get_local_size(0);
   float sum = 0.0f;
   for (int i = lid; i < n; i += lsize)
     sum += x[i];
-  scratch[lid] = sum;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int width = lsize / 2; width > 0; width /= 2) {
-    if (lid < width)
-      scratch[lid] += scratch[lid + width];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
+  sum = group_sum(scratch, sum);
   if (lid == 0)
-    acc[slot] += scale * scratch[0];
+    acc[slot] += scale * sum;
 }

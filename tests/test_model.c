@@ -11,10 +11,9 @@
 #include "philox.h"
 #include "ref_ops.h"
 #include "ref_vae.h"
+#include "testdevice.h"
 #include "testutil.h"
 #include "vaecl.h"
-
-static vb_backend *be;
 
 /* Small enough for finite differences, but every layer kind and both strides. */
 static vaecl_model_config tiny(void) {
@@ -306,14 +305,10 @@ START_TEST(checkpoint_restores_model_exactly) {
 END_TEST
 
 int main(void) {
-  be = vb_opencl_create(-1);
-  if (!be) {
-    fprintf(stderr, "no OpenCL device: %s\n", vaecl_last_error());
-    return EXIT_FAILURE;
-  }
   Suite *s = suite_create("model");
   TCase *tc = tcase_create("model");
   tcase_set_timeout(tc, 600);
+  tcase_add_checked_fixture(tc, test_device_setup, test_device_teardown);
   tcase_add_test(tc, gradients_match_reference);
   tcase_add_test(tc, partial_batch_gradients_match_reference);
   tcase_add_test(tc, reference_gradients_match_finite_differences);
@@ -321,7 +316,5 @@ int main(void) {
   tcase_add_test(tc, encode_and_decode_match_reference);
   tcase_add_test(tc, checkpoint_restores_model_exactly);
   suite_add_tcase(s, tc);
-  const int rc = vaecl_test_run(s);
-  be->ops->destroy(be);
-  return rc;
+  return vaecl_test_run(s);
 }

@@ -16,6 +16,7 @@
 #include "backend_opencl.h"
 #include "philox.h"
 #include "ref_ops.h"
+#include "testdevice.h"
 #include "testutil.h"
 #include "vaecl.h"
 
@@ -23,20 +24,6 @@
 /* atol for values that must match exactly or to rtol only; never 0, because
  * test_max_scaled_error divides by atol + rtol |ref|. */
 #define TINY 1e-30
-
-static vb_backend *be;
-
-/* Checked fixture: runs in the forked child, so no OpenCL state crosses a fork. */
-static void setup(void) {
-  be = vb_opencl_create(-1);
-  ck_assert_msg(be != NULL, "no OpenCL backend: %s", vaecl_last_error());
-}
-
-static void teardown(void) {
-  if (be)
-    be->ops->destroy(be);
-  be = NULL;
-}
 
 /* ---- host/device plumbing ------------------------------------------------ */
 
@@ -658,7 +645,7 @@ END_TEST
 static Suite *ops_suite(void) {
   Suite *s = suite_create("ops");
   TCase *tc = tcase_create("opencl");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, test_device_setup, test_device_teardown);
   tcase_add_test(tc, test_write_read_round_trip);
   tcase_add_test(tc, test_fill);
   tcase_add_test(tc, test_gemm);

@@ -8,6 +8,7 @@
 #include "backend_opencl.h"
 #include "philox.h"
 #include "ref_ops.h"
+#include "testdevice.h"
 #include "testutil.h"
 #include "vaecl.h"
 
@@ -61,20 +62,6 @@ START_TEST(test_normal_statistics) {
 END_TEST
 
 /* ---- device -------------------------------------------------------------- */
-
-static vb_backend *be;
-
-/* A checked fixture: it runs in the forked child, so no OpenCL state crosses a fork. */
-static void setup(void) {
-  be = vb_opencl_create(-1);
-  ck_assert_msg(be != NULL, "no OpenCL backend: %s", vaecl_last_error());
-}
-
-static void teardown(void) {
-  if (be)
-    be->ops->destroy(be);
-  be = NULL;
-}
 
 enum { BATCH = 100, LATENT = 40, N = BATCH * LATENT };
 
@@ -219,7 +206,7 @@ static Suite *rng_suite(void) {
   tcase_add_test(host, test_normal_statistics);
   suite_add_tcase(s, host);
   TCase *dev = tcase_create("device");
-  tcase_add_checked_fixture(dev, setup, teardown);
+  tcase_add_checked_fixture(dev, test_device_setup, test_device_teardown);
   tcase_add_test(dev, test_device_eps_matches_host);
   tcase_add_test(dev, test_device_reproducible_and_keyed);
   suite_add_tcase(s, dev);

@@ -7,11 +7,11 @@
 
 #include "backend_opencl.h"
 #include "idx.h"
+#include "testdevice.h"
 #include "testutil.h"
 #include "train.h"
 #include "vaecl.h"
 
-static vb_backend *be;
 static vaecl_dataset data;
 
 static void load_fixture(size_t n) {
@@ -126,18 +126,12 @@ START_TEST(resume_matches_unbroken_run) {
 END_TEST
 
 int main(void) {
-  be = vb_opencl_create(-1);
-  if (!be) {
-    fprintf(stderr, "no OpenCL device: %s\n", vaecl_last_error());
-    return EXIT_FAILURE;
-  }
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("train");
   tcase_set_timeout(tc, 900);
+  tcase_add_checked_fixture(tc, test_device_setup, test_device_teardown);
   tcase_add_test(tc, loss_falls_on_real_images);
   tcase_add_test(tc, resume_matches_unbroken_run);
   suite_add_tcase(s, tc);
-  const int rc = vaecl_test_run(s);
-  be->ops->destroy(be);
-  return rc;
+  return vaecl_test_run(s);
 }
