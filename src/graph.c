@@ -24,6 +24,7 @@ typedef struct {
   size_t in_size, out_size;
   size_t rows_per_image; /* rows of the GEMM output per image: 1, or the pixels of y */
   int in_c, out_c;
+  int init_fan_out;   /* Glorot's fan-out: out_c, or one head's width for the heads */
   vb_patch_geom geom; /* conv: image = input; convT: image = output */
   param w, b;
   vb_buf *col; /* patch matrix scratch (conv, convT) */
@@ -77,6 +78,7 @@ static void init_dense(node *n, int in, int out, vb_act act) {
   n->rows_per_image = 1;
   n->in_c = in;
   n->out_c = out;
+  n->init_fan_out = out;
   n->w.count = (size_t)in * out;
   n->b.count = (size_t)out;
 }
@@ -92,6 +94,7 @@ static void init_conv(node *n, int h, int w, int cin, int cout, int k, int s) {
   n->rows_per_image = (size_t)gh * gw;
   n->in_c = cin;
   n->out_c = cout;
+  n->init_fan_out = cout;
   n->w.count = (size_t)k * k * cin * cout;
   n->b.count = (size_t)cout;
 }
@@ -107,6 +110,7 @@ static void init_convt(node *n, int h, int w, int cin, int cout, int k, int s, v
   n->rows_per_image = (size_t)oh * ow;
   n->in_c = cin;
   n->out_c = cout;
+  n->init_fan_out = cout;
   n->w.count = (size_t)k * k * cout * cin;
   n->b.count = (size_t)cout;
 }
@@ -115,7 +119,7 @@ static void init_convt(node *n, int h, int w, int cin, int cout, int k, int s, v
  * kernel's fans are its receptive field times the channels on each side. */
 static float glorot_limit(const node *n) {
   const double field = n->kind == NODE_DENSE ? 1.0 : (double)n->geom.k * n->geom.k;
-  return (float)sqrt(6.0 / (field * n->in_c + field * n->out_c));
+  return (float)sqrt(6.0 / (field * n->in_c + field * n->init_fan_out));
 }
 
 /* Host-side draw from the same counter RNG as sampling, on a stream of its own per
@@ -207,7 +211,10 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_config *cfg, i
   init_conv(&n[0], h, w, cfg->channels, cfg->enc_c1, k, 2);
   init_conv(&n[1], h / 2, w / 2, cfg->enc_c1, cfg->enc_c2, k, 2);
   init_dense(&n[2], (h / 4) * (w / 4) * cfg->enc_c2, cfg->hidden, VB_ACT_RELU);
-  init_dense(&n[3], cfg->hidden, 2 * L, VB_ACT_NONE); /* mean | log_var heads, side by side */
+  /* The mean and log-variance heads side by side: one GEMM, but initialised like
+   * Keras' two Dense(latent) layers. */
+  init_dense(&n[3], cfg->hidden, 2 * L, VB_ACT_NONE);
+  n[3].init_fan_out = L;
   init_dense(&n[4], L, (h / 4) * (w / 4) * cfg->dec_c0, VB_ACT_RELU);
   init_convt(&n[5], h / 4, w / 4, cfg->dec_c0, cfg->dec_c1, k, 2, VB_ACT_RELU);
   init_convt(&n[6], h / 2, w / 2, cfg->dec_c1, cfg->dec_c2, k, 2, VB_ACT_RELU);

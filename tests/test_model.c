@@ -304,11 +304,58 @@ START_TEST(checkpoint_restores_model_exactly) {
 }
 END_TEST
 
+/* Keras' glorot_uniform, fans computed here from the layer shapes: U(-l, l) with
+ * l = sqrt(6 / (fan_in + fan_out)), a conv's fans being k*k*channels; each of the
+ * two heads is its own Dense(latent). Biases start at zero. */
+START_TEST(init_is_keras_glorot_uniform) {
+  const vaecl_model_config c = vaecl_model_config_default();
+  vaecl_model *m = vaecl_model_create(be, &c, 1, 123), *same = vaecl_model_create(be, &c, 1, 123);
+  ck_assert_ptr_nonnull(m);
+  const double fans[8][2] = {{9 * 1, 9 * 64},   {9 * 64, 9 * 128}, {7 * 7 * 128, 16},
+                             {16, 2},           {2, 7 * 7 * 64},   {9 * 64, 9 * 128},
+                             {9 * 128, 9 * 64}, {9 * 64, 9 * 1}};
+  for (size_t i = 0; i < 16; i++) {
+    const size_t n = vaecl_model_tensor_size(m, i);
+    float *w = malloc(n * sizeof *w), *w2 = malloc(n * sizeof *w2);
+    ck_assert_int_eq(vaecl_model_read_param(m, i, w), 0);
+    ck_assert_int_eq(vaecl_model_read_param(same, i, w2), 0);
+    ck_assert_mem_eq(w, w2, n * sizeof *w); /* the seed fixes the weights */
+    double max = 0, sum = 0, sq = 0;
+    for (size_t j = 0; j < n; j++) {
+      max = fmax(max, fabs(w[j]));
+      sum += w[j];
+      sq += (double)w[j] * w[j];
+    }
+    if (i % 2) {
+      ck_assert_msg(max == 0, "%s: biases must start at 0", vaecl_model_tensor_name(m, i));
+    } else {
+      const double l = sqrt(6.0 / (fans[i / 2][0] + fans[i / 2][1]));
+      ck_assert_msg(max <= l, "%s: |w| %g above the Glorot limit %g", vaecl_model_tensor_name(m, i),
+                    max, l);
+      /* A smaller limit would pass the line above; with n >= 500 draws the largest
+       * is below 0.98 l with probability 0.98^500 < 1e-4. */
+      ck_assert_msg(n < 500 || max >= 0.98 * l, "%s: max |w| %g, limit %g",
+                    vaecl_model_tensor_name(m, i), max, l);
+      /* Uniform(-l, l): variance l^2/3; the sample variance of n draws is within
+       * ~5 standard errors (l^2 * 2/sqrt(45 n)) of it. */
+      const double var = sq / n - (sum / n) * (sum / n), want = l * l / 3;
+      ck_assert_msg(fabs(var - want) <= 5 * l * l * 2 / sqrt(45.0 * n),
+                    "%s: variance %g, expected %g", vaecl_model_tensor_name(m, i), var, want);
+    }
+    free(w);
+    free(w2);
+  }
+  vaecl_model_destroy(m);
+  vaecl_model_destroy(same);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("model");
   TCase *tc = tcase_create("model");
   tcase_set_timeout(tc, 600);
   tcase_add_checked_fixture(tc, test_device_setup, test_device_teardown);
+  tcase_add_test(tc, init_is_keras_glorot_uniform);
   tcase_add_test(tc, gradients_match_reference);
   tcase_add_test(tc, partial_batch_gradients_match_reference);
   tcase_add_test(tc, reference_gradients_match_finite_differences);
