@@ -23,21 +23,21 @@ const char *const vaecl_cl_kernel_names[K_COUNT] = {
     "bce_logits",   "accumulate",   "sample",         "sample_kl_backward",
     "adam",         "gather_images"};
 
-cl_backend *as_cl(vb_backend *b) {
+cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;
 }
 
-double now_seconds(void) {
+double clb_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* With profiling on, the time since `start` (after draining the queue) goes to op. */
-void profile_op(cl_backend *b, int op, double start) {
+void clb_profile_op(cl_backend *b, int op, double start) {
   if (!b->profile || clFinish(b->queue) != CL_SUCCESS)
     return;
-  b->op_seconds[op] += now_seconds() - start;
+  b->op_seconds[op] += clb_now() - start;
   b->op_calls[op]++;
 }
 
@@ -53,7 +53,7 @@ static void print_profile(const cl_backend *b) {
               b->op_seconds[i], 100.0 * b->op_seconds[i] / total);
 }
 
-int fail(cl_backend *b, cl_int err, const char *what) {
+int clb_fail(cl_backend *b, cl_int err, const char *what) {
   return vaecl_cl_fail(err, b->base.device_name, what);
 }
 
@@ -62,15 +62,15 @@ int fail(cl_backend *b, cl_int err, const char *what) {
 /* Sets the arguments and enqueues a 1-D (global[1] == 0) or 2-D range. local[0] == 0
  * lets the driver choose; otherwise each global size is rounded up to a multiple of
  * the local one (kernels check their bounds). */
-int launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t local[2], int nargs,
-              const karg *args) {
+int clb_launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t local[2],
+                  int nargs, const karg *args) {
   cl_kernel k = b->kernels[id];
   for (int i = 0; i < nargs; i++) {
     const cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
     if (err != CL_SUCCESS) {
       char what[128];
       snprintf(what, sizeof what, "setting argument %d of kernel %s", i, vaecl_cl_kernel_names[id]);
-      return fail(b, err, what);
+      return clb_fail(b, err, what);
     }
   }
   size_t global[2] = {global_in[0], global_in[1]};
@@ -80,25 +80,25 @@ int launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t loc
   const int sized = local[0] != 0;
   for (cl_uint d = 0; sized && d < dims; d++)
     global[d] = (global[d] + local[d] - 1) / local[d] * local[d];
-  const double start = b->profile ? now_seconds() : 0;
+  const double start = b->profile ? clb_now() : 0;
   const cl_int err =
       clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, sized ? local : NULL, 0, NULL, NULL);
-  profile_op(b, id, start);
+  clb_profile_op(b, id, start);
   if (err != CL_SUCCESS) {
     char what[128];
     snprintf(what, sizeof what, "running kernel %s", vaecl_cl_kernel_names[id]);
-    return fail(b, err, what);
+    return clb_fail(b, err, what);
   }
   return 0;
 }
 
-int launch(cl_backend *b, int id, size_t global, size_t local, int nargs, const karg *args) {
+int clb_launch(cl_backend *b, int id, size_t global, size_t local, int nargs, const karg *args) {
   const size_t g[2] = {global, 0}, l[2] = {local, 1};
-  return launch_nd(b, id, g, l, nargs, args);
+  return clb_launch_nd(b, id, g, l, nargs, args);
 }
 
 /* Kernels index with int: larger tensors would need a smaller batch. */
-int to_int(size_t n, int *out) {
+int clb_to_int(size_t n, int *out) {
   if (n > (size_t)INT_MAX)
     return vaecl_fail("tensor of %zu elements is too large for vaecl's kernels; use a smaller "
                       "--batch",
@@ -109,8 +109,8 @@ int to_int(size_t n, int *out) {
 
 /* ---- buffers -------------------------------------------------------------------- */
 
-vb_buf *cl_alloc(vb_backend *base, size_t bytes) {
-  cl_backend *b = as_cl(base);
+vb_buf *clb_alloc(vb_backend *base, size_t bytes) {
+  cl_backend *b = clb_as(base);
   vb_buf *buf = calloc(1, sizeof *buf);
   if (!buf) {
     vaecl_fail("out of host memory");
@@ -121,7 +121,7 @@ vb_buf *cl_alloc(vb_backend *base, size_t bytes) {
   if (err != CL_SUCCESS) {
     char what[96];
     snprintf(what, sizeof what, "allocating %.1f MiB", (double)bytes / 1048576.0);
-    fail(b, err, what);
+    clb_fail(b, err, what);
     free(buf);
     return NULL;
   }
@@ -129,7 +129,7 @@ vb_buf *cl_alloc(vb_backend *base, size_t bytes) {
   return buf;
 }
 
-void cl_release(vb_backend *base, vb_buf *buf) {
+void clb_release(vb_backend *base, vb_buf *buf) {
   (void)base;
   if (!buf)
     return;
@@ -137,47 +137,47 @@ void cl_release(vb_backend *base, vb_buf *buf) {
   free(buf);
 }
 
-int check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *what) {
+int clb_check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *what) {
   if (offset > buf->bytes || bytes > buf->bytes - offset)
     return vaecl_fail("internal error: %s of %zu bytes at %zu overruns a %zu-byte buffer", what,
                       bytes, offset, buf->bytes);
   return 0;
 }
 
-static int cl_write(vb_backend *base, vb_buf *dst, size_t offset, const void *src, size_t bytes) {
-  cl_backend *b = as_cl(base);
-  if (check_range(dst, offset, bytes, "write") != 0)
+static int clb_write(vb_backend *base, vb_buf *dst, size_t offset, const void *src, size_t bytes) {
+  cl_backend *b = clb_as(base);
+  if (clb_check_range(dst, offset, bytes, "write") != 0)
     return -1;
   /* Blocking: the caller may reuse src as soon as we return. */
   const cl_int err =
       clEnqueueWriteBuffer(b->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
-  return err == CL_SUCCESS ? 0 : fail(b, err, "copying data to the device");
+  return err == CL_SUCCESS ? 0 : clb_fail(b, err, "copying data to the device");
 }
 
-static int cl_read(vb_backend *base, const vb_buf *src, size_t offset, void *dst, size_t bytes) {
-  cl_backend *b = as_cl(base);
-  if (check_range(src, offset, bytes, "read") != 0)
+static int clb_read(vb_backend *base, const vb_buf *src, size_t offset, void *dst, size_t bytes) {
+  cl_backend *b = clb_as(base);
+  if (clb_check_range(src, offset, bytes, "read") != 0)
     return -1;
   const cl_int err =
       clEnqueueReadBuffer(b->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
-  return err == CL_SUCCESS ? 0 : fail(b, err, "reading results from the device");
+  return err == CL_SUCCESS ? 0 : clb_fail(b, err, "reading results from the device");
 }
 
-static int cl_finish(vb_backend *base) {
-  cl_backend *b = as_cl(base);
+static int clb_finish(vb_backend *base) {
+  cl_backend *b = clb_as(base);
   const cl_int err = clFinish(b->queue);
-  return err == CL_SUCCESS ? 0 : fail(b, err, "waiting for the device");
+  return err == CL_SUCCESS ? 0 : clb_fail(b, err, "waiting for the device");
 }
 
-static void cl_destroy(vb_backend *base) {
-  cl_backend *b = as_cl(base);
+static void clb_destroy(vb_backend *base) {
+  cl_backend *b = clb_as(base);
   if (!b)
     return;
   if (b->queue)
     clFinish(b->queue);
   if (b->profile)
     print_profile(b);
-  cl_release(base, b->scratch);
+  clb_release(base, b->scratch);
   for (int i = 0; i < K_COUNT; i++)
     if (b->kernels[i])
       clReleaseKernel(b->kernels[i]);
@@ -190,26 +190,26 @@ static void cl_destroy(vb_backend *base) {
   free(b);
 }
 
-static const vb_ops cl_ops = {
-    .alloc = cl_alloc,
-    .release = cl_release,
-    .write = cl_write,
-    .read = cl_read,
-    .fill = cl_fill,
-    .gemm = cl_gemm,
-    .im2col = cl_im2col,
-    .col2im = cl_col2im,
-    .bias_act = cl_bias_act,
-    .act_backward = cl_act_backward,
-    .bias_grad = cl_bias_grad,
-    .bce_logits = cl_bce_logits,
-    .accumulate = cl_accumulate,
-    .sample = cl_sample,
-    .sample_kl_backward = cl_sample_kl_backward,
-    .adam = cl_adam,
-    .gather_images = cl_gather_images,
-    .finish = cl_finish,
-    .destroy = cl_destroy,
+static const vb_ops clb_ops = {
+    .alloc = clb_alloc,
+    .release = clb_release,
+    .write = clb_write,
+    .read = clb_read,
+    .fill = clb_fill,
+    .gemm = clb_gemm,
+    .im2col = clb_im2col,
+    .col2im = clb_col2im,
+    .bias_act = clb_bias_act,
+    .act_backward = clb_act_backward,
+    .bias_grad = clb_bias_grad,
+    .bce_logits = clb_bce_logits,
+    .accumulate = clb_accumulate,
+    .sample = clb_sample,
+    .sample_kl_backward = clb_sample_kl_backward,
+    .adam = clb_adam,
+    .gather_images = clb_gather_images,
+    .finish = clb_finish,
+    .destroy = clb_destroy,
 };
 
 /* ---- setup ---------------------------------------------------------------------- */
@@ -247,7 +247,7 @@ static int build_kernels(cl_backend *b) {
     if (err != CL_SUCCESS) {
       char what[96];
       snprintf(what, sizeof what, "creating kernel %s", vaecl_cl_kernel_names[i]);
-      return fail(b, err, what);
+      return clb_fail(b, err, what);
     }
   }
   /* The reductions want a power-of-two group that both kernels accept. */
@@ -258,7 +258,7 @@ static int build_kernels(cl_backend *b) {
     const cl_int err = clGetKernelWorkGroupInfo(b->kernels[reducers[i]], b->dev,
                                                 CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
     if (err != CL_SUCCESS)
-      return fail(b, err, "querying the kernel work-group size");
+      return clb_fail(b, err, "querying the kernel work-group size");
     if (wg < limit)
       limit = wg;
   }
@@ -274,7 +274,7 @@ vb_backend *vb_opencl_create(int device_index) {
     vaecl_fail("out of host memory");
     return NULL;
   }
-  b->base.ops = &cl_ops;
+  b->base.ops = &clb_ops;
   const char *profile = getenv("VAECL_PROFILE");
   b->profile = profile && *profile && strcmp(profile, "0") != 0;
   cl_platform_id platform;
@@ -293,19 +293,19 @@ vb_backend *vb_opencl_create(int device_index) {
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
   b->ctx = clCreateContext(props, 1, &b->dev, NULL, NULL, &err);
   if (err != CL_SUCCESS) {
-    fail(b, err, "creating an OpenCL context");
-    cl_destroy(&b->base);
+    clb_fail(b, err, "creating an OpenCL context");
+    clb_destroy(&b->base);
     return NULL;
   }
   b->queue = clCreateCommandQueue(b->ctx, b->dev, 0, &err);
   if (err != CL_SUCCESS) {
-    fail(b, err, "creating a command queue");
-    cl_destroy(&b->base);
+    clb_fail(b, err, "creating a command queue");
+    clb_destroy(&b->base);
     return NULL;
   }
   vaecl_cl_tune_gemm(b->dev, b->base.gemm_note, sizeof b->base.gemm_note);
   if (build_kernels(b) != 0) {
-    cl_destroy(&b->base);
+    clb_destroy(&b->base);
     return NULL;
   }
   return &b->base;

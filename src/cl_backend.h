@@ -53,13 +53,13 @@ struct vb_buf {
   size_t bytes;
 };
 
-cl_backend *as_cl(vb_backend *b);
+cl_backend *clb_as(vb_backend *b);
 /* VAECL_PROFILE: a monotonic clock, and the time since start (after draining the
  * queue) added to op's total when profiling is on. */
-double now_seconds(void);
-void profile_op(cl_backend *b, int op, double start);
+double clb_now(void);
+void clb_profile_op(cl_backend *b, int op, double start);
 /* Records "<what> failed on <device>: ..." and returns -1. */
-int fail(cl_backend *b, cl_int err, const char *what);
+int clb_fail(cl_backend *b, cl_int err, const char *what);
 
 typedef struct {
   size_t size;
@@ -70,36 +70,36 @@ typedef struct {
 /* Sets the arguments and enqueues a 1-D (global[1] == 0) or 2-D range. local[0] == 0
  * lets the driver choose; otherwise each global size is rounded up to a multiple of
  * the local one (kernels check their bounds). */
-int launch_nd(cl_backend *b, int id, const size_t global[2], const size_t local[2], int nargs,
-              const karg *args);
+int clb_launch_nd(cl_backend *b, int id, const size_t global[2], const size_t local[2], int nargs,
+                  const karg *args);
 /* 1-D launch; local 0 lets the driver choose. */
-int launch(cl_backend *b, int id, size_t global, size_t local, int nargs, const karg *args);
+int clb_launch(cl_backend *b, int id, size_t global, size_t local, int nargs, const karg *args);
 /* Kernels index with int: fails (with advice) on larger tensors. */
-int to_int(size_t n, int *out);
-int check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *what);
+int clb_to_int(size_t n, int *out);
+int clb_check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *what);
 
-vb_buf *cl_alloc(vb_backend *, size_t bytes);
-void cl_release(vb_backend *, vb_buf *);
+vb_buf *clb_alloc(vb_backend *, size_t bytes);
+void clb_release(vb_backend *, vb_buf *);
 
 /* The ops of vb_ops, in backend_opencl_ops.c. */
-int cl_fill(vb_backend *, vb_buf *dst, float value, size_t count);
-int cl_gemm(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
-            const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
-int cl_im2col(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
-int cl_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
-int cl_bias_act(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act);
-int cl_act_backward(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act);
-int cl_bias_grad(vb_backend *, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols);
-int cl_bce_logits(vb_backend *, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
-                  vb_buf *loss, size_t count, float grad_scale);
-int cl_accumulate(vb_backend *, vb_buf *acc, int slot, const vb_buf *x, size_t count, float scale);
-int cl_sample(vb_backend *, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
-              uint64_t seed, uint64_t step);
-int cl_sample_kl_backward(vb_backend *, const vb_buf *stats, const vb_buf *eps, const vb_buf *dz,
-                          vb_buf *dstats, vb_buf *kl, int batch, int latent, float kl_scale);
-int cl_adam(vb_backend *, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v, size_t count,
-            const vb_adam_step *);
-int cl_gather_images(vb_backend *, const vb_buf *pixels, const vb_buf *index, size_t first,
-                     size_t count, size_t pixels_per_image, vb_buf *out);
+int clb_fill(vb_backend *, vb_buf *dst, float value, size_t count);
+int clb_gemm(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+             const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
+int clb_im2col(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
+int clb_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
+int clb_bias_act(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act);
+int clb_act_backward(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act);
+int clb_bias_grad(vb_backend *, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols);
+int clb_bce_logits(vb_backend *, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
+                   vb_buf *loss, size_t count, float grad_scale);
+int clb_accumulate(vb_backend *, vb_buf *acc, int slot, const vb_buf *x, size_t count, float scale);
+int clb_sample(vb_backend *, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
+               uint64_t seed, uint64_t step);
+int clb_sample_kl_backward(vb_backend *, const vb_buf *stats, const vb_buf *eps, const vb_buf *dz,
+                           vb_buf *dstats, vb_buf *kl, int batch, int latent, float kl_scale);
+int clb_adam(vb_backend *, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v, size_t count,
+             const vb_adam_step *);
+int clb_gather_images(vb_backend *, const vb_buf *pixels, const vb_buf *index, size_t first,
+                      size_t count, size_t pixels_per_image, vb_buf *out);
 
 #endif
