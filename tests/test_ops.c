@@ -128,7 +128,13 @@ static void check_gemm(bool ta, bool tb, size_t m, size_t n, size_t k, double al
 }
 
 START_TEST(test_gemm) {
-  const size_t shapes[][3] = {{13, 7, 67}, {1, 5, 3}, {33, 1, 129}, {64, 50, 17}, {7, 9, 1}};
+  /* Small shapes take CLBlast's direct kernel; the last four are above the size from
+   * which the CPU parameters (src/cl_gemm_tuning.c) send GEMMs to the indirect
+   * kernel, with edges that are not multiples of its 64x64 tiles, and the skinny
+   * shapes of the convolutions. */
+  const size_t shapes[][3] = {{13, 7, 67},    {1, 5, 3},     {33, 1, 129},
+                              {64, 50, 17},   {7, 9, 1},     {200, 70, 131},
+                              {513, 129, 65}, {1000, 9, 64}, {9, 64, 3000}};
   for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
     for (int t = 0; t < 4; t++) {
       const bool ta = t & 1, tb = t & 2;
