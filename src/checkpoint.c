@@ -154,13 +154,33 @@ static void write_all(ckpt_writer *w, const vaecl_checkpoint *c) {
   put(w, crc, sizeof crc);
 }
 
+/* The temporary name a save writes to before renaming it over path. */
+static int temp_path(const char *path, char *tmp, size_t size) {
+  const int n = snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
+  if (n < 0 || (size_t)n >= size)
+    return vaecl_fail("%s: path too long", path);
+  return 0;
+}
+
+int vaecl_checkpoint_check_writable(const char *path) {
+  char tmp[4096];
+  if (temp_path(path, tmp, sizeof tmp) != 0)
+    return -1;
+  FILE *f = fopen(tmp, "wb");
+  if (!f)
+    return vaecl_fail("%s: cannot write a checkpoint there (%s: %s); pick another --out", path, tmp,
+                      strerror(errno));
+  fclose(f);
+  (void)remove(tmp);
+  return 0;
+}
+
 int vaecl_checkpoint_save(const char *path, const vaecl_checkpoint *c) {
   if (check_for_save(path, c))
     return -1;
   char tmp[4096];
-  const int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return vaecl_fail("%s: path too long", path);
+  if (temp_path(path, tmp, sizeof tmp) != 0)
+    return -1;
   ckpt_writer w = {.f = fopen(tmp, "wb"), .crc = crc32(0L, Z_NULL, 0)};
   if (!w.f)
     return vaecl_fail("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));

@@ -31,6 +31,9 @@ typedef struct {
 } vaecl_checkpoint;
 
 int vaecl_checkpoint_save(const char *path, const vaecl_checkpoint *);
+/* Fails, naming the path, when a save there could not create its temporary file:
+ * lets training refuse a bad --out before its first epoch rather than after. */
+int vaecl_checkpoint_check_writable(const char *path);
 /* Fails with a message naming the file on a bad magic, a newer version, a checksum
  * mismatch, a truncated file or an invalid config. */
 int vaecl_checkpoint_load(const char *path, vaecl_checkpoint *out);

@@ -133,6 +133,10 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
                   .seed = 1};
   if (parse(argc, argv, &a) != 0)
     return 2;
+  if (vaecl_checkpoint_check_writable(a.out) != 0) {
+    fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
+    return 1;
+  }
   vaecl_dataset data;
   if (vaecl_idx_load_dir(a.data_dir, &data) != 0) {
     fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());

@@ -71,6 +71,8 @@ END_TEST
 START_TEST(missing_data_names_path_and_fix) {
   expect("", "train --data /nonexistent/fmnist", 1, "/nonexistent/fmnist");
   expect("", "train --data /nonexistent/fmnist", 1, "dataset-fashion-mnist");
+  /* An unwritable checkpoint path is refused before any training, not after an epoch. */
+  expect("", "train --out /nonexistent/dir/m.ckpt", 1, "pick another --out");
 }
 END_TEST
 
