@@ -33,7 +33,7 @@ static void usage(FILE *f) {
              "  --no-plots      skip the figures written at the end (see vaecl plot --help)\n"
              "  -h, --help      this help\n"
              "\n"
-             "Ctrl-C stops after the current step and saves the checkpoint.\n");
+             "Ctrl-C (or SIGTERM) stops after the current step and saves the checkpoint.\n");
 }
 
 typedef struct {
@@ -165,9 +165,11 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.adam.learning_rate = (float)a.lr;
     opt.out_path = a.out;
     opt.progress = isatty(STDERR_FILENO) ? stderr : NULL;
-    signal(SIGINT, on_sigint);
+    signal(SIGINT, on_sigint); /* Ctrl-C, and a scheduler's polite kill */
+    signal(SIGTERM, on_sigint);
     rc = vaecl_train(m, be, &data, &opt, epochs_done, NULL);
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (rc == 0)
       printf("saved %s\n", a.out);
     if (rc == 0 && !a.no_plots) {

@@ -1,5 +1,7 @@
 /* The vaecl command as a user meets it: help, device listing, errors that name the
  * problem and the fix, and a short real training run with resume. */
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +133,46 @@ START_TEST(train_reports_keras_metrics_and_resumes) {
 }
 END_TEST
 
+/* SIGINT mid-run: the step finishes, the checkpoint is saved, and --resume goes on. */
+START_TEST(interrupt_saves_and_resumes) {
+  char ckpt[4400], log[4400], args[16000];
+  snprintf(ckpt, sizeof ckpt, "%s/int.ckpt", workdir);
+  snprintf(log, sizeof log, "%s/int.log", workdir);
+  const pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    if (!freopen(log, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+      _exit(99);
+    execl(bin, bin, "train", "--data", datadir, "--limit", "64", "--batch", "32", "--epochs",
+          "100000", "--out", ckpt, "--no-plots", (char *)NULL);
+    _exit(98);
+  }
+  /* Wait for the first epoch's checkpoint, so the run is well under way. */
+  struct stat st;
+  for (int i = 0; i < 600 && stat(ckpt, &st) != 0; i++)
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+  ck_assert_msg(stat(ckpt, &st) == 0, "no checkpoint after 60 s");
+  ck_assert_int_eq(kill(pid, SIGINT), 0);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+  FILE *f = fopen(log, "r");
+  ck_assert_ptr_nonnull(f);
+  char text[1 << 16];
+  const size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  ck_assert_msg(strstr(text, "interrupted at step"), "log:\n%s", text);
+  ck_assert_msg(strstr(text, "resume with --resume"), "log:\n%s", text);
+  snprintf(args, sizeof args,
+           "train --data '%s' --limit 64 --batch 32 --epochs 1 --resume '%s' --out '%s' "
+           "--no-plots",
+           datadir, ckpt, ckpt);
+  /* Whatever epoch it stopped in, asking for 1 epoch in total is already done. */
+  expect("", args, 0, "resuming from");
+}
+END_TEST
+
 /* load_dir wants the standard file names: link the fixture under them. Runs before
  * the suite, so it reports with return codes rather than ck_assert. */
 static int make_data_dir(void) {
@@ -175,6 +217,7 @@ int main(void) {
   tcase_add_test(tc, bad_device_names_the_fix);
   tcase_add_test(tc, no_icd_names_the_fix);
   tcase_add_test(tc, train_reports_keras_metrics_and_resumes);
+  tcase_add_test(tc, interrupt_saves_and_resumes);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   test_remove_tree(workdir);
