@@ -13,6 +13,7 @@
 
 typedef struct vb_buf vb_buf;         /* device buffer, opaque */
 typedef struct vb_backend vb_backend; /* one device + queue */
+typedef struct vb_mark vb_mark;       /* a point in the device's queue, opaque */
 
 typedef enum { VB_ACT_NONE = 0, VB_ACT_RELU = 1 } vb_act;
 
@@ -88,6 +89,12 @@ typedef struct vb_ops {
 
   /* Waits for all submitted work. */
   int (*finish)(vb_backend *);
+  /* A marker after all work submitted so far, and a wait for one (which also
+   * releases it). Lets a caller bound how far it runs ahead of the device without
+   * draining the queue: queued work holds memory (CLBlast's temporary matrices
+   * among it), and unbounded, a training epoch would hold gigabytes. */
+  int (*mark)(vb_backend *, vb_mark **out);
+  int (*wait_mark)(vb_backend *, vb_mark *);
   void (*destroy)(vb_backend *);
 } vb_ops;
 

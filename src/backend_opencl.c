@@ -163,6 +163,25 @@ static int clb_read(vb_backend *base, const vb_buf *src, size_t offset, void *ds
   return err == CL_SUCCESS ? 0 : clb_fail(b, err, "reading results from the device");
 }
 
+/* A vb_mark is a cl_event from a marker command. */
+static int clb_mark(vb_backend *base, vb_mark **out) {
+  cl_backend *b = clb_as(base);
+  cl_event ev;
+  const cl_int err = clEnqueueMarkerWithWaitList(b->queue, 0, NULL, &ev);
+  if (err != CL_SUCCESS)
+    return clb_fail(b, err, "enqueueing a marker");
+  *out = (vb_mark *)ev;
+  return 0;
+}
+
+static int clb_wait_mark(vb_backend *base, vb_mark *mark) {
+  cl_backend *b = clb_as(base);
+  cl_event ev = (cl_event)mark;
+  const cl_int err = clWaitForEvents(1, &ev);
+  clReleaseEvent(ev);
+  return err == CL_SUCCESS ? 0 : clb_fail(b, err, "waiting for the device");
+}
+
 static int clb_finish(vb_backend *base) {
   cl_backend *b = clb_as(base);
   const cl_int err = clFinish(b->queue);
@@ -209,6 +228,8 @@ static const vb_ops clb_ops = {
     .adam = clb_adam,
     .gather_images = clb_gather_images,
     .finish = clb_finish,
+    .mark = clb_mark,
+    .wait_mark = clb_wait_mark,
     .destroy = clb_destroy,
 };
 
