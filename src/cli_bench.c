@@ -11,6 +11,7 @@
 #include "error.h"
 #include "graph.h"
 #include "philox.h"
+#include "step_window.h"
 
 static double now(void) {
   struct timespec ts;
@@ -67,14 +68,19 @@ static int run(vb_backend *be, const bench_args *a) {
     rc = be->ops->write(be, images, 0, host, n * sizeof *host);
   const vaecl_adam_config adam = vaecl_adam_default();
   double t_step = 0, t_fwd = 0;
+  vaecl_step_window window = vaecl_step_window_open(be);
   for (long s = 0; rc == 0 && s < a->warmup + a->steps; s++) {
     if (s == a->warmup && (rc = be->ops->finish(be)) != 0)
       break;
     const double t0 = now();
     if (s == a->warmup)
       t_step = t0;
-    rc = vaecl_model_train_step(m, images, (int)a->batch, (uint64_t)s, &adam);
+    if ((rc = vaecl_step_window_admit(&window)) == 0 &&
+        (rc = vaecl_model_train_step(m, images, (int)a->batch, (uint64_t)s, &adam)) == 0)
+      rc = vaecl_step_window_mark(&window);
   }
+  if (vaecl_step_window_close(&window) != 0 && rc == 0)
+    rc = -1;
   if (rc == 0 && (rc = be->ops->finish(be)) == 0)
     t_step = now() - t_step;
   /* encode() reads its result back, so each forward pass is timed to completion. */

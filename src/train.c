@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "philox.h"
+#include "step_window.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -98,9 +99,7 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
     return -1;
   const double start = now_seconds();
   double last_report = start, sums[2];
-  /* At most IN_FLIGHT steps queued: the device stays busy, memory stays bounded. */
-  enum { IN_FLIGHT = 3 };
-  vb_mark *marks[IN_FLIGHT] = {0};
+  vaecl_step_window window = vaecl_step_window_open(d->be);
   int step = 0, rc = 0;
   for (; step < steps && !stop_requested && rc == 0; step++) {
     const size_t first = (size_t)step * opt->batch;
@@ -108,14 +107,11 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
         (int)(data->count - first < (size_t)opt->batch ? data->count - first : (size_t)opt->batch);
     /* Sampling noise is numbered by the global step, unique across epochs. */
     const uint64_t global_step = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step;
-    vb_mark **slot = &marks[step % IN_FLIGHT];
-    if (*slot && (rc = o->wait_mark(d->be, *slot)) != 0)
-      break;
-    *slot = NULL;
-    if ((rc = o->gather_images(d->be, d->pixels, d->order, first, (size_t)n, ppi,
+    if ((rc = vaecl_step_window_admit(&window)) != 0 ||
+        (rc = o->gather_images(d->be, d->pixels, d->order, first, (size_t)n, ppi,
                                d->batch_images)) != 0 ||
         (rc = vaecl_model_train_step(m, d->batch_images, n, global_step, &opt->adam)) != 0 ||
-        (rc = o->mark(d->be, slot)) != 0)
+        (rc = vaecl_step_window_mark(&window)) != 0)
       break;
     /* Reading the sums waits for the device, so only do it for a live display. */
     if (opt->progress && now_seconds() - last_report > 1.0) {
@@ -125,9 +121,8 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
       print_progress(opt, step + 1, steps, sums, last_report - start);
     }
   }
-  for (int i = 0; i < IN_FLIGHT; i++) /* release every mark, even after an error */
-    if (marks[i] && o->wait_mark(d->be, marks[i]) != 0 && rc == 0)
-      rc = -1;
+  if (vaecl_step_window_close(&window) != 0)
+    rc = -1;
   if (rc != 0 || vaecl_model_read_loss_sums(m, sums) != 0)
     return -1;
   out->steps = step;
