@@ -60,9 +60,11 @@ static int cache_path(cl_device_id dev, const char *source, const char *options,
   vaecl_cl_device_string(dev, CL_DEVICE_NAME, name, sizeof name);
   vaecl_cl_device_string(dev, CL_DEVICE_VERSION, dev_version, sizeof dev_version);
   vaecl_cl_device_string(dev, CL_DRIVER_VERSION, driver, sizeof driver);
-  if (clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL) == CL_SUCCESS)
-    clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof platform_version, platform_version,
-                      NULL);
+  /* Without the platform version the key would be weaker: skip the cache instead. */
+  if (clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL) != CL_SUCCESS ||
+      clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof platform_version, platform_version,
+                        NULL) != CL_SUCCESS)
+    return -1;
   platform_version[sizeof platform_version - 1] = '\0';
   uint64_t h = 0xCBF29CE484222325ull;
   const char *parts[] = {source, options, name, dev_version, driver, platform_version};
