@@ -1,12 +1,12 @@
 /* The vaecl command as a user meets it: help, device listing, errors that name the
  * problem and the fix, and a short real training run with resume. */
 #include <signal.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
