@@ -7,6 +7,7 @@
 
 #include "backend_opencl.h"
 #include "idx.h"
+#include "step_window.h"
 #include "testdevice.h"
 #include "testutil.h"
 #include "train.h"
@@ -125,6 +126,51 @@ START_TEST(resume_matches_unbroken_run) {
 }
 END_TEST
 
+/* Queued work holds device and host memory, so training must never run more than
+ * VAECL_STEPS_IN_FLIGHT steps ahead of the device (an unbounded queue once took an
+ * epoch to 24 GB). The backend's mark/wait ops are wrapped to count what is queued. */
+static const vb_ops *real_ops;
+static int marks_outstanding, marks_peak, marks_total;
+
+static int counting_mark(vb_backend *b, vb_mark **out) {
+  marks_total++;
+  if (++marks_outstanding > marks_peak)
+    marks_peak = marks_outstanding;
+  return real_ops->mark(b, out);
+}
+
+static int counting_wait(vb_backend *b, vb_mark *m) {
+  marks_outstanding--;
+  return real_ops->wait_mark(b, m);
+}
+
+START_TEST(steps_in_flight_are_bounded) {
+  load_fixture(640); /* 20 steps of 32 */
+  vaecl_model_config cfg = small_config();
+  vaecl_model *m = vaecl_model_create(be, &cfg, 32, 3);
+  ck_assert_ptr_nonnull(m);
+  real_ops = be->ops;
+  vb_ops counting = *real_ops;
+  counting.mark = counting_mark;
+  counting.wait_mark = counting_wait;
+  be->ops = &counting;
+  vaecl_train_options opt = vaecl_train_defaults();
+  opt.batch = 32;
+  opt.epochs = 1;
+  opt.log = quiet();
+  marks_outstanding = marks_peak = marks_total = 0;
+  const int rc = vaecl_train(m, be, &data, &opt, 0, NULL);
+  be->ops = real_ops;
+  fclose(opt.log);
+  ck_assert_msg(rc == 0, "%s", vaecl_last_error());
+  ck_assert_int_eq(marks_total, 20); /* one per step */
+  ck_assert_int_le(marks_peak, VAECL_STEPS_IN_FLIGHT);
+  ck_assert_int_eq(marks_outstanding, 0); /* all waited for and released */
+  vaecl_model_destroy(m);
+  vaecl_dataset_free(&data);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -132,6 +178,7 @@ int main(void) {
   tcase_add_checked_fixture(tc, test_device_setup, test_device_teardown);
   tcase_add_test(tc, loss_falls_on_real_images);
   tcase_add_test(tc, resume_matches_unbroken_run);
+  tcase_add_test(tc, steps_in_flight_are_bounded);
   suite_add_tcase(s, tc);
   return vaecl_test_run(s);
 }
