@@ -53,12 +53,14 @@ static int run(vb_backend *be, const bench_args *a) {
   cfg.latent = (int)a->latent;
   vaecl_model *m = vaecl_model_create(be, &cfg, (int)a->batch, 1);
   const size_t n = (size_t)a->batch * cfg.image_h * cfg.image_w * cfg.channels;
-  float *host = m ? malloc(n * sizeof *host) : NULL;
-  float *stats = m ? malloc((size_t)a->batch * 2 * cfg.latent * sizeof *stats) : NULL;
-  vb_buf *images = host ? be->ops->alloc(be, n * sizeof *host) : NULL;
-  int rc = images && stats ? 0 : -1;
-  if (rc == 0 && !host)
-    rc = vaecl_fail("out of host memory");
+  float *host = malloc(n * sizeof *host);
+  float *stats = malloc((size_t)a->batch * 2 * cfg.latent * sizeof *stats);
+  vb_buf *images = NULL;
+  int rc = m ? 0 : -1; /* vaecl_model_create has said why */
+  if (rc == 0 && (!host || !stats))
+    rc = vaecl_fail("out of host memory for a batch of %ld", a->batch);
+  if (rc == 0 && !(images = be->ops->alloc(be, n * sizeof *host)))
+    rc = -1;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     uint32_t w[4];
     vaecl_philox_draw(7, 0, (uint32_t)i, w);

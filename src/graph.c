@@ -90,7 +90,7 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_config *cfg, i
   if (rc == 0)
     rc = layer_zero(m->be, m->loss_sums, 2);
   if (rc != 0) {
-    vaecl_fail_context("setting up the model on %s: ", be->device_name);
+    vaecl_fail_context("setting up the model for batches of %d: ", max_batch);
     vaecl_model_destroy(m);
     return NULL;
   }
