@@ -139,6 +139,9 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
                 const vaecl_train_options *opt, uint32_t epochs_done, vaecl_epoch_metrics *last) {
   if (data->count == 0)
     return vaecl_fail("the data set is empty");
+  if (opt->batch < 1 || opt->batch > vaecl_model_max_batch(m))
+    return vaecl_fail("batch %d does not fit a model made for batches of up to %d", opt->batch,
+                      vaecl_model_max_batch(m));
   if ((size_t)data->rows * data->cols != vaecl_model_image_size(m))
     return vaecl_fail("the images are %dx%d but the model expects %zu pixels", data->rows,
                       data->cols, vaecl_model_image_size(m));
