@@ -47,6 +47,15 @@ static void shuffle(uint32_t *order, size_t n, uint64_t seed, uint32_t epoch) {
   }
 }
 
+/* A non-finite loss means the run diverged; nothing after it can recover. */
+static int check_finite(double loss, uint32_t epoch, int step, float lr) {
+  if (isfinite(loss))
+    return 0;
+  return vaecl_fail("the loss became %g in epoch %u (by step %d): training diverged. Try a "
+                    "smaller --lr (now %g) or another --seed.",
+                    loss, epoch + 1, step, (double)lr);
+}
+
 static int save(vaecl_model *m, const char *path, uint32_t epochs_done) {
   vaecl_checkpoint ck;
   if (vaecl_model_to_checkpoint(m, &ck) != 0)
@@ -119,6 +128,9 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
         break;
       last_report = now_seconds();
       print_progress(opt, step + 1, steps, sums, last_report - start);
+      /* the sums are here anyway: stop a diverged run now, not at the epoch's end */
+      if ((rc = check_finite(sums[0] + sums[1], epoch, step + 1, opt->adam.learning_rate)) != 0)
+        break;
     }
   }
   if (vaecl_step_window_close(&window) != 0)
@@ -171,12 +183,8 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
             em.steps, steps, em.seconds, 1e3 * em.seconds / em.steps, em.loss,
             em.reconstruction_loss, em.kl_loss);
     fflush(opt->log);
-    if (!isfinite(em.loss)) {
-      rc = vaecl_fail("the loss became %g in epoch %u: training diverged. Try a smaller --lr "
-                      "(now %g) or another --seed.",
-                      em.loss, e + 1, (double)opt->adam.learning_rate);
+    if ((rc = check_finite(em.loss, e, em.steps, opt->adam.learning_rate)) != 0)
       break;
-    }
     if (opt->out_path && (rc = save(m, opt->out_path, e + 1)) != 0)
       break;
     if (last)

@@ -73,6 +73,16 @@ END_TEST
 START_TEST(missing_data_names_path_and_fix) {
   expect("", "train --data /nonexistent/fmnist", 1, "/nonexistent/fmnist");
   expect("", "train --data /nonexistent/fmnist", 1, "dataset-fashion-mnist");
+  /* A learning rate of 10 takes this seeded run to NaN within its first epoch. */
+  char diverge[8800];
+  snprintf(
+      diverge, sizeof diverge,
+      "train --data '%s' --limit 256 --batch 64 --epochs 1 --lr 10 --no-plots --out '%s/nan.ckpt'",
+      datadir, workdir);
+  expect("", diverge, 1, "training diverged");
+  struct stat st;
+  snprintf(diverge, sizeof diverge, "%s/nan.ckpt", workdir);
+  ck_assert_msg(stat(diverge, &st) != 0, "a diverged run must not write a checkpoint");
   /* An unwritable checkpoint path is refused before any training, not after an epoch. */
   expect("", "train --out /nonexistent/dir/m.ckpt", 1, "pick another --out");
 }
