@@ -164,7 +164,8 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.seed = (uint64_t)a.seed;
     opt.adam.learning_rate = (float)a.lr;
     opt.out_path = a.out;
-    opt.progress = isatty(STDERR_FILENO) ? stderr : NULL;
+    opt.progress = stderr;
+    opt.progress_is_tty = isatty(STDERR_FILENO);
     signal(SIGINT, on_sigint); /* Ctrl-C, and a scheduler's polite kill */
     signal(SIGTERM, on_sigint);
     rc = vaecl_train(m, be, &data, &opt, epochs_done, NULL);

@@ -91,8 +91,10 @@ static int upload_data(device_data *d, const vaecl_dataset *data, int batch) {
 static void print_progress(const vaecl_train_options *opt, int step, int steps,
                            const double sums[2], double elapsed) {
   const double rec = sums[0] / step, kl = sums[1] / step;
-  fprintf(opt->progress, "\r%d/%d - %.0fs - loss: %.4f - reconstruction_loss: %.4f - kl_loss: %.4f",
-          step, steps, elapsed, rec + kl, rec, kl);
+  fprintf(opt->progress,
+          "%s%d/%d - %.0fs - loss: %.4f - reconstruction_loss: %.4f - kl_loss: %.4f%s",
+          opt->progress_is_tty ? "\r" : "  ", step, steps, elapsed, rec + kl, rec, kl,
+          opt->progress_is_tty ? "" : "\n");
   fflush(opt->progress);
 }
 
@@ -123,7 +125,9 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
         (rc = vaecl_step_window_mark(&window)) != 0)
       break;
     /* Reading the sums waits for the device, so only do it for a live display. */
-    if (opt->progress && now_seconds() - last_report > 1.0) {
+    /* A terminal gets a live line; a log file a line now and then. */
+    const double interval = opt->progress_is_tty ? 1.0 : 30.0;
+    if (opt->progress && now_seconds() - last_report > interval) {
       if ((rc = vaecl_model_read_loss_sums(m, sums)) != 0)
         break;
       last_report = now_seconds();
@@ -142,7 +146,7 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
   out->reconstruction_loss = step ? sums[0] / step : 0;
   out->kl_loss = step ? sums[1] / step : 0;
   out->loss = out->reconstruction_loss + out->kl_loss;
-  if (opt->progress)
+  if (opt->progress && opt->progress_is_tty)
     fprintf(opt->progress, "\r\033[K");
   return 0;
 }

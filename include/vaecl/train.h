@@ -17,7 +17,8 @@ typedef struct {
   vaecl_adam_config adam;
   const char *out_path; /* checkpoint written after each epoch; NULL: none */
   FILE *log;            /* per-epoch lines (stdout) */
-  FILE *progress;       /* live progress (stderr when a terminal), or NULL */
+  FILE *progress;       /* live progress within an epoch, or NULL */
+  int progress_is_tty;  /* redraw one line each second; else a plain line every 30 s */
 } vaecl_train_options;
 
 typedef struct {
