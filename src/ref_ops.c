@@ -13,7 +13,7 @@ int ref_same_pad(int in, int out, int k, int stride) {
   return total > 0 ? total / 2 : 0;
 }
 
-/* ---- Conv2D -------------------------------------------------------------- */
+/* ---- Conv2D and Conv2DTranspose ----------------------------------------- */
 
 static size_t nhwc(int h, int w, int c, int n, int y, int x, int ch) {
   return (((size_t)n * h + y) * w + x) * c + ch;
@@ -62,57 +62,42 @@ static void conv_for_each_tap(const ref_conv_shape *s, conv_tap_fn fn, void *ctx
         }
 }
 
-typedef struct {
-  const double *x, *w;
-  double *y;
-} conv_fwd_ctx;
+/* The two weight layouts: Conv2D [k,k,in,out], Conv2DTranspose [k,k,out,in]. Given
+ * the layout, the forward and backward taps of both layers are the same. */
+static size_t weight_index(const ref_conv_shape *s, bool transposed, int ky, int kx, int ci,
+                           int co) {
+  return transposed ? kkab(s->k, s->out_c, s->in_c, ky, kx, co, ci)
+                    : kkab(s->k, s->in_c, s->out_c, ky, kx, ci, co);
+}
 
-static void conv_fwd_tap(const ref_conv_shape *s, size_t in_px, size_t out_px, int ky, int kx,
-                         void *vctx) {
-  conv_fwd_ctx *c = vctx;
+typedef struct {
+  bool transposed;
+  const double *x, *w, *dy;
+  double *y, *dx, *dw;
+} conv_ctx;
+
+static void fwd_tap(const ref_conv_shape *s, size_t in_px, size_t out_px, int ky, int kx,
+                    void *vctx) {
+  conv_ctx *c = vctx;
   for (int ci = 0; ci < s->in_c; ci++) {
     const double xv = c->x[in_px * s->in_c + ci];
     for (int co = 0; co < s->out_c; co++)
-      c->y[out_px * s->out_c + co] += xv * c->w[kkab(s->k, s->in_c, s->out_c, ky, kx, ci, co)];
+      c->y[out_px * s->out_c + co] += xv * c->w[weight_index(s, c->transposed, ky, kx, ci, co)];
   }
 }
 
-void ref_conv2d_forward(const ref_conv_shape *s, const double *x, const double *w, const double *b,
-                        double *y) {
-  fill_bias((size_t)s->batch * s->out_h * s->out_w, s->out_c, b, y);
-  conv_fwd_ctx c = {x, w, y};
-  conv_for_each_tap(s, conv_fwd_tap, &c);
-}
-
-typedef struct {
-  const double *x, *w, *dy;
-  double *dx, *dw;
-} conv_bwd_ctx;
-
-static void conv_bwd_tap(const ref_conv_shape *s, size_t in_px, size_t out_px, int ky, int kx,
-                         void *vctx) {
-  conv_bwd_ctx *c = vctx;
+static void bwd_tap(const ref_conv_shape *s, size_t in_px, size_t out_px, int ky, int kx,
+                    void *vctx) {
+  conv_ctx *c = vctx;
   for (int ci = 0; ci < s->in_c; ci++)
     for (int co = 0; co < s->out_c; co++) {
-      const size_t wi = kkab(s->k, s->in_c, s->out_c, ky, kx, ci, co);
+      const size_t wi = weight_index(s, c->transposed, ky, kx, ci, co);
       const double g = c->dy[out_px * s->out_c + co];
       c->dw[wi] += c->x[in_px * s->in_c + ci] * g;
       if (c->dx)
         c->dx[in_px * s->in_c + ci] += c->w[wi] * g;
     }
 }
-
-void ref_conv2d_backward(const ref_conv_shape *s, const double *x, const double *w,
-                         const double *dy, double *dx, double *dw, double *db) {
-  memset(dw, 0, sizeof(double) * s->k * s->k * s->in_c * s->out_c);
-  if (dx)
-    memset(dx, 0, sizeof(double) * s->batch * s->in_h * s->in_w * s->in_c);
-  sum_bias_grad((size_t)s->batch * s->out_h * s->out_w, s->out_c, dy, db);
-  conv_bwd_ctx c = {x, w, dy, dx, dw};
-  conv_for_each_tap(s, conv_bwd_tap, &c);
-}
-
-/* ---- Conv2DTranspose (scatter) ------------------------------------------- */
 
 /* Calls fn for every (n, iy, ix, ky, kx) whose scatter target (oy, ox) lies inside
  * the output; x is the small grid [in_h, in_w], y the big image [out_h, out_w]. */
@@ -135,44 +120,50 @@ static void convt_for_each_tap(const ref_conv_shape *s, conv_tap_fn fn, void *ct
         }
 }
 
-static void convt_fwd_tap(const ref_conv_shape *s, size_t in_px, size_t out_px, int ky, int kx,
-                          void *vctx) {
-  conv_fwd_ctx *c = vctx;
-  for (int ci = 0; ci < s->in_c; ci++) {
-    const double xv = c->x[in_px * s->in_c + ci];
-    for (int co = 0; co < s->out_c; co++)
-      c->y[out_px * s->out_c + co] += xv * c->w[kkab(s->k, s->out_c, s->in_c, ky, kx, co, ci)];
-  }
+/* The loop nest over (pixel, tap) pairs: a gather for Conv2D, a scatter for the
+ * transposed convolution. */
+static void for_each_tap(const ref_conv_shape *s, bool transposed, conv_tap_fn fn, void *ctx) {
+  if (transposed)
+    convt_for_each_tap(s, fn, ctx);
+  else
+    conv_for_each_tap(s, fn, ctx);
 }
 
-void ref_conv2d_transpose_forward(const ref_conv_shape *s, const double *x, const double *w,
-                                  const double *b, double *y) {
+static void forward(const ref_conv_shape *s, bool transposed, const double *x, const double *w,
+                    const double *b, double *y) {
   fill_bias((size_t)s->batch * s->out_h * s->out_w, s->out_c, b, y);
-  conv_fwd_ctx c = {x, w, y};
-  convt_for_each_tap(s, convt_fwd_tap, &c);
+  conv_ctx c = {.transposed = transposed, .x = x, .w = w, .y = y};
+  for_each_tap(s, transposed, fwd_tap, &c);
 }
 
-static void convt_bwd_tap(const ref_conv_shape *s, size_t in_px, size_t out_px, int ky, int kx,
-                          void *vctx) {
-  conv_bwd_ctx *c = vctx;
-  for (int ci = 0; ci < s->in_c; ci++)
-    for (int co = 0; co < s->out_c; co++) {
-      const size_t wi = kkab(s->k, s->out_c, s->in_c, ky, kx, co, ci);
-      const double g = c->dy[out_px * s->out_c + co];
-      c->dw[wi] += c->x[in_px * s->in_c + ci] * g;
-      if (c->dx)
-        c->dx[in_px * s->in_c + ci] += c->w[wi] * g;
-    }
-}
-
-void ref_conv2d_transpose_backward(const ref_conv_shape *s, const double *x, const double *w,
-                                   const double *dy, double *dx, double *dw, double *db) {
+static void backward(const ref_conv_shape *s, bool transposed, const double *x, const double *w,
+                     const double *dy, double *dx, double *dw, double *db) {
   memset(dw, 0, sizeof(double) * s->k * s->k * s->in_c * s->out_c);
   if (dx)
     memset(dx, 0, sizeof(double) * s->batch * s->in_h * s->in_w * s->in_c);
   sum_bias_grad((size_t)s->batch * s->out_h * s->out_w, s->out_c, dy, db);
-  conv_bwd_ctx c = {x, w, dy, dx, dw};
-  convt_for_each_tap(s, convt_bwd_tap, &c);
+  conv_ctx c = {.transposed = transposed, .x = x, .w = w, .dy = dy, .dx = dx, .dw = dw};
+  for_each_tap(s, transposed, bwd_tap, &c);
+}
+
+void ref_conv2d_forward(const ref_conv_shape *s, const double *x, const double *w, const double *b,
+                        double *y) {
+  forward(s, false, x, w, b, y);
+}
+
+void ref_conv2d_backward(const ref_conv_shape *s, const double *x, const double *w,
+                         const double *dy, double *dx, double *dw, double *db) {
+  backward(s, false, x, w, dy, dx, dw, db);
+}
+
+void ref_conv2d_transpose_forward(const ref_conv_shape *s, const double *x, const double *w,
+                                  const double *b, double *y) {
+  forward(s, true, x, w, b, y);
+}
+
+void ref_conv2d_transpose_backward(const ref_conv_shape *s, const double *x, const double *w,
+                                   const double *dy, double *dx, double *dw, double *db) {
+  backward(s, true, x, w, dy, dx, dw, db);
 }
 
 /* ---- Dense, ReLU --------------------------------------------------------- */
