@@ -14,6 +14,7 @@
 
 #include "cl_backend.h"
 #include "cl_util.h"
+#include "clock.h"
 #include "error.h"
 #include "kernels_embedded.h"
 
@@ -27,17 +28,11 @@ cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;
 }
 
-double clb_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* With profiling on, the time since `start` (after draining the queue) goes to op. */
 void clb_profile_op(cl_backend *b, int op, double start) {
   if (!b->profile || clFinish(b->queue) != CL_SUCCESS)
     return;
-  b->op_seconds[op] += clb_now() - start;
+  b->op_seconds[op] += vaecl_seconds() - start;
   b->op_calls[op]++;
 }
 
@@ -80,7 +75,7 @@ int clb_launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t
   const int sized = local[0] != 0;
   for (cl_uint d = 0; sized && d < dims; d++)
     global[d] = (global[d] + local[d] - 1) / local[d] * local[d];
-  const double start = b->profile ? clb_now() : 0;
+  const double start = b->profile ? vaecl_seconds() : 0;
   const cl_int err =
       clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, sized ? local : NULL, 0, NULL, NULL);
   clb_profile_op(b, id, start);

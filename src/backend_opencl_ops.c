@@ -5,6 +5,7 @@
 
 #include "cl_backend.h"
 #include "cl_util.h"
+#include "clock.h"
 #include "error.h"
 
 int clb_fill(vb_backend *base, vb_buf *dst, float value, size_t count) {
@@ -39,7 +40,7 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
              const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
   cl_backend *b = clb_as(base);
   const size_t lda = ta ? m : k, ldb = tb ? k : n;
-  const double start = b->profile ? clb_now() : 0;
+  const double start = b->profile ? vaecl_seconds() : 0;
   const CLBlastStatusCode s =
       CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
                    tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, 0, lda,

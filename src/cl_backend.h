@@ -54,9 +54,8 @@ struct vb_buf {
 };
 
 cl_backend *clb_as(vb_backend *b);
-/* VAECL_PROFILE: a monotonic clock, and the time since start (after draining the
- * queue) added to op's total when profiling is on. */
-double clb_now(void);
+/* VAECL_PROFILE: the time since start (vaecl_seconds, after draining the queue)
+ * added to op's total when profiling is on. */
 void clb_profile_op(cl_backend *b, int op, double start);
 /* Records "<what> failed on <device>: ..." and returns -1. */
 int clb_fail(cl_backend *b, cl_int err, const char *what);

@@ -8,16 +8,11 @@
 
 #include "backend_opencl.h"
 #include "cli.h"
+#include "clock.h"
 #include "error.h"
 #include "graph.h"
 #include "philox.h"
 #include "step_window.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct {
   long batch, steps, warmup, latent;
@@ -74,7 +69,7 @@ static int run(vb_backend *be, const bench_args *a) {
   for (long s = 0; rc == 0 && s < a->warmup + a->steps; s++) {
     if (s == a->warmup && (rc = be->ops->finish(be)) != 0)
       break;
-    const double t0 = now();
+    const double t0 = vaecl_seconds();
     if (s == a->warmup)
       t_step = t0;
     if ((rc = vaecl_step_window_admit(&window)) == 0 &&
@@ -84,13 +79,13 @@ static int run(vb_backend *be, const bench_args *a) {
   if (vaecl_step_window_close(&window) != 0 && rc == 0)
     rc = -1;
   if (rc == 0 && (rc = be->ops->finish(be)) == 0)
-    t_step = now() - t_step;
+    t_step = vaecl_seconds() - t_step;
   /* encode() reads its result back, so each forward pass is timed to completion. */
   for (long s = 0; rc == 0 && s < a->warmup + a->steps; s++) {
-    const double t0 = now();
+    const double t0 = vaecl_seconds();
     rc = vaecl_model_encode(m, images, (int)a->batch, stats);
     if (s >= a->warmup)
-      t_fwd += now() - t0;
+      t_fwd += vaecl_seconds() - t0;
   }
   if (rc == 0) {
     const double ms_step = 1e3 * t_step / a->steps, ms_fwd = 1e3 * t_fwd / a->steps;

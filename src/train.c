@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "error.h"
 #include "philox.h"
 #include "step_window.h"
@@ -24,12 +25,6 @@ vaecl_train_options vaecl_train_defaults(void) {
                                .out_path = NULL,
                                .log = stdout,
                                .progress = NULL};
-}
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Fisher-Yates with the counter RNG: epoch e's order depends only on (seed, e), so a
@@ -108,7 +103,7 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
   if (o->write(d->be, d->order, 0, order, data->count * sizeof *order) != 0 ||
       vaecl_model_reset_loss_sums(m) != 0)
     return -1;
-  const double start = now_seconds();
+  const double start = vaecl_seconds();
   double last_report = start, sums[2];
   vaecl_step_window window = vaecl_step_window_open(d->be);
   int step = 0, rc = 0;
@@ -127,10 +122,10 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
     /* Reading the sums waits for the device, so only do it for a live display. */
     /* A terminal gets a live line; a log file a line now and then. */
     const double interval = opt->progress_is_tty ? 1.0 : 30.0;
-    if (opt->progress && now_seconds() - last_report > interval) {
+    if (opt->progress && vaecl_seconds() - last_report > interval) {
       if ((rc = vaecl_model_read_loss_sums(m, sums)) != 0)
         break;
-      last_report = now_seconds();
+      last_report = vaecl_seconds();
       print_progress(opt, step + 1, steps, sums, last_report - start);
       /* the sums are here anyway: stop a diverged run now, not at the epoch's end */
       if ((rc = check_finite(sums[0] + sums[1], epoch, step + 1, opt->adam.learning_rate)) != 0)
@@ -142,7 +137,7 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
   if (rc != 0 || vaecl_model_read_loss_sums(m, sums) != 0)
     return -1;
   out->steps = step;
-  out->seconds = now_seconds() - start;
+  out->seconds = vaecl_seconds() - start;
   out->reconstruction_loss = step ? sums[0] / step : 0;
   out->kl_loss = step ? sums[1] / step : 0;
   out->loss = out->reconstruction_loss + out->kl_loss;
