@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ref_ops.h"
+#include "ref/ref_ops.h"
 
 typedef struct {
   int kind; /* 0 dense, 1 conv, 2 conv-transpose */

@@ -4,7 +4,7 @@
 #ifndef VAECL_REF_VAE_H
 #define VAECL_REF_VAE_H
 
-#include "model_config.h"
+#include <vaecl/model_config.h>
 
 #define REF_VAE_TENSORS 16 /* w, b of 8 layers, in the graph's order */
 

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
+#include <vaecl/checkpoint.h>
 #include "testutil.h"
-#include "vaecl.h"
+#include <vaecl.h>
 
 static char *dir;
 static char file[4096];

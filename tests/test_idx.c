@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "idx.h"
+#include <vaecl/idx.h>
 #include "testutil.h"
-#include "vaecl.h"
+#include <vaecl.h>
 
 static char *dir;          /* per-test temporary directory */
 static char path[8][4096]; /* paths made by tmp() */

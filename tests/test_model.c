@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_opencl.h"
-#include "graph.h"
-#include "philox.h"
-#include "ref_ops.h"
+#include <vaecl/backend_opencl.h>
+#include <vaecl/graph.h>
+#include "util/philox.h"
+#include "ref/ref_ops.h"
 #include "ref_vae.h"
 #include "testdevice.h"
 #include "testutil.h"
-#include "vaecl.h"
+#include <vaecl.h>
 
 /* Small enough for finite differences, but every layer kind and both strides. */
 static vaecl_model_config tiny(void) {

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_opencl.h"
-#include "philox.h"
-#include "ref_ops.h"
+#include <vaecl/backend_opencl.h>
+#include "util/philox.h"
+#include "ref/ref_ops.h"
 #include "testdevice.h"
 #include "testutil.h"
-#include "vaecl.h"
+#include <vaecl.h>
 
 #define U (1.0 / 16777216.0)
 /* atol for values that must match exactly or to rtol only; never 0, because

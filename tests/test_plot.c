@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "plot.h"
-#include "plot_font.h"
+#include <vaecl/plot.h>
+#include "plot/plot_font.h"
 #include "testutil.h"
-#include "vaecl.h"
+#include <vaecl.h>
 
 static char *dir;
 static char file[4096];

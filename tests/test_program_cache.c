@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "backend_opencl.h"
+#include <vaecl/backend_opencl.h>
 #include "testutil.h"
-#include "vaecl.h"
+#include <vaecl.h>
 
 static char *dir;
 

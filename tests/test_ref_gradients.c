@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "philox.h"
-#include "ref_ops.h"
+#include "util/philox.h"
+#include "ref/ref_ops.h"
 #include "testutil.h"
 
 /* ---- finite differences -------------------------------------------------- */

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_opencl.h"
-#include "idx.h"
-#include "step_window.h"
+#include <vaecl/backend_opencl.h>
+#include <vaecl/idx.h>
+#include <vaecl/step_window.h>
 #include "testdevice.h"
 #include "testutil.h"
-#include "train.h"
-#include "vaecl.h"
+#include <vaecl/train.h>
+#include <vaecl.h>
 
 static vaecl_dataset data;
 

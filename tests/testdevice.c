@@ -2,8 +2,8 @@
 
 #include <check.h>
 
-#include "backend_opencl.h"
-#include "vaecl.h"
+#include <vaecl/backend_opencl.h>
+#include <vaecl.h>
 
 vb_backend *be;
 

@@ -2,7 +2,7 @@
 #ifndef VAECL_TESTDEVICE_H
 #define VAECL_TESTDEVICE_H
 
-#include "backend.h"
+#include <vaecl/backend.h>
 
 /* Opened by test_device_setup (a Check checked fixture), closed by teardown. */
 extern vb_backend *be;

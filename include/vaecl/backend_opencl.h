@@ -3,7 +3,7 @@
 #ifndef VAECL_BACKEND_OPENCL_H
 #define VAECL_BACKEND_OPENCL_H
 
-#include "backend.h"
+#include <vaecl/backend.h>
 
 /* Opens device `index` of the flat list printed by `vaecl devices`; -1 picks the
  * first GPU, else the first device. NULL with a message on failure. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model_config.h"
+#include <vaecl/model_config.h>
 
 #define VAECL_CHECKPOINT_VERSION 1u
 #define VAECL_CHECKPOINT_MAX_TENSORS 64

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "checkpoint.h"
-#include "model_config.h"
+#include <vaecl/backend.h>
+#include <vaecl/checkpoint.h>
+#include <vaecl/model_config.h>
 
 typedef struct vaecl_model vaecl_model;
 

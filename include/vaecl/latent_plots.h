@@ -3,9 +3,9 @@
 #ifndef VAECL_LATENT_PLOTS_H
 #define VAECL_LATENT_PLOTS_H
 
-#include "backend.h"
-#include "graph.h"
-#include "idx.h"
+#include <vaecl/backend.h>
+#include <vaecl/graph.h>
+#include <vaecl/idx.h>
 
 /* Fashion-MNIST's ten class names, by label. */
 extern const char *const vaecl_fashion_mnist_classes[10];

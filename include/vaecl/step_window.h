@@ -4,7 +4,7 @@
 #ifndef VAECL_STEP_WINDOW_H
 #define VAECL_STEP_WINDOW_H
 
-#include "backend.h"
+#include <vaecl/backend.h>
 
 #define VAECL_STEPS_IN_FLIGHT 3
 

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "backend.h"
-#include "graph.h"
-#include "idx.h"
+#include <vaecl/backend.h>
+#include <vaecl/graph.h>
+#include <vaecl/idx.h>
 
 typedef struct {
   int epochs;    /* 10 */

@@ -1,0 +1,328 @@
+/* The OpenCL implementation of vb_ops (src/backend.h).
+ *
+ * One in-order queue: ops are enqueued without waiting, and only read() and
+ * finish() block, so a training step costs no host round trip. GEMM goes to
+ * CLBlast; everything else is a kernel from cl/, built once per process. */
+#include <vaecl/backend_opencl.h>
+
+#include <clblast_c.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend/opencl/cl_backend.h"
+#include "backend/opencl/cl_util.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "backend/opencl/kernels_embedded.h"
+
+const char *const vaecl_cl_kernel_names[K_COUNT] = {
+    "fill",         "im2col",       "col2im",         "bias_act",
+    "act_backward", "bias_grad",    "bias_grad_rows", "bias_grad_partials",
+    "bce_logits",   "accumulate",   "sample",         "sample_kl_backward",
+    "adam",         "gather_images"};
+
+cl_backend *clb_as(vb_backend *b) {
+  return (cl_backend *)b;
+}
+
+/* With profiling on, the time since `start` (after draining the queue) goes to op. */
+void clb_profile_op(cl_backend *b, int op, double start) {
+  if (!b->profile || clFinish(b->queue) != CL_SUCCESS)
+    return;
+  b->op_seconds[op] += vaecl_seconds() - start;
+  b->op_calls[op]++;
+}
+
+static void print_profile(const cl_backend *b) {
+  double total = 0;
+  for (int i = 0; i <= K_COUNT; i++)
+    total += b->op_seconds[i];
+  fprintf(stderr, "vaecl profile on %s (ops run one at a time):\n", b->base.device_name);
+  for (int i = 0; i <= K_COUNT; i++)
+    if (b->op_calls[i])
+      fprintf(stderr, "  %-20s %7ld calls %9.3f s %5.1f%%\n",
+              i < K_COUNT ? vaecl_cl_kernel_names[i] : "gemm (CLBlast)", b->op_calls[i],
+              b->op_seconds[i], 100.0 * b->op_seconds[i] / total);
+}
+
+int clb_fail(cl_backend *b, cl_int err, const char *what) {
+  return vaecl_cl_fail(err, b->base.device_name, what);
+}
+
+/* ---- kernel launching ---------------------------------------------------------- */
+
+/* Sets the arguments and enqueues a 1-D (global[1] == 0) or 2-D range. local[0] == 0
+ * lets the driver choose; otherwise each global size is rounded up to a multiple of
+ * the local one (kernels check their bounds). */
+int clb_launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t local[2],
+                  int nargs, const karg *args) {
+  cl_kernel k = b->kernels[id];
+  for (int i = 0; i < nargs; i++) {
+    const cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+    if (err != CL_SUCCESS) {
+      char what[128];
+      snprintf(what, sizeof what, "setting argument %d of kernel %s", i, vaecl_cl_kernel_names[id]);
+      return clb_fail(b, err, what);
+    }
+  }
+  size_t global[2] = {global_in[0], global_in[1]};
+  const cl_uint dims = global[1] ? 2 : 1;
+  if (global[0] == 0 || (dims == 2 && global[1] == 0))
+    return 0;
+  const int sized = local[0] != 0;
+  for (cl_uint d = 0; sized && d < dims; d++)
+    global[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+  const double start = b->profile ? vaecl_seconds() : 0;
+  const cl_int err =
+      clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, sized ? local : NULL, 0, NULL, NULL);
+  clb_profile_op(b, id, start);
+  if (err != CL_SUCCESS) {
+    char what[128];
+    snprintf(what, sizeof what, "running kernel %s", vaecl_cl_kernel_names[id]);
+    return clb_fail(b, err, what);
+  }
+  return 0;
+}
+
+int clb_launch(cl_backend *b, int id, size_t global, size_t local, int nargs, const karg *args) {
+  const size_t g[2] = {global, 0}, l[2] = {local, 1};
+  return clb_launch_nd(b, id, g, l, nargs, args);
+}
+
+/* Kernels index with int: larger tensors would need a smaller batch. */
+int clb_to_int(size_t n, int *out) {
+  if (n > (size_t)INT_MAX)
+    return vaecl_fail("tensor of %zu elements is too large for vaecl's kernels; use a smaller "
+                      "--batch",
+                      n);
+  *out = (int)n;
+  return 0;
+}
+
+/* ---- buffers -------------------------------------------------------------------- */
+
+vb_buf *clb_alloc(vb_backend *base, size_t bytes) {
+  cl_backend *b = clb_as(base);
+  vb_buf *buf = calloc(1, sizeof *buf);
+  if (!buf) {
+    vaecl_fail("out of host memory");
+    return NULL;
+  }
+  cl_int err;
+  buf->mem = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
+  if (err != CL_SUCCESS) {
+    char what[96];
+    snprintf(what, sizeof what, "allocating %.1f MiB", (double)bytes / 1048576.0);
+    clb_fail(b, err, what);
+    free(buf);
+    return NULL;
+  }
+  buf->bytes = bytes;
+  return buf;
+}
+
+void clb_release(vb_backend *base, vb_buf *buf) {
+  (void)base;
+  if (!buf)
+    return;
+  clReleaseMemObject(buf->mem);
+  free(buf);
+}
+
+int clb_check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *what) {
+  if (offset > buf->bytes || bytes > buf->bytes - offset)
+    return vaecl_fail("internal error: %s of %zu bytes at %zu overruns a %zu-byte buffer", what,
+                      bytes, offset, buf->bytes);
+  return 0;
+}
+
+static int clb_write(vb_backend *base, vb_buf *dst, size_t offset, const void *src, size_t bytes) {
+  cl_backend *b = clb_as(base);
+  if (clb_check_range(dst, offset, bytes, "write") != 0)
+    return -1;
+  /* Blocking: the caller may reuse src as soon as we return. */
+  const cl_int err =
+      clEnqueueWriteBuffer(b->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+  return err == CL_SUCCESS ? 0 : clb_fail(b, err, "copying data to the device");
+}
+
+static int clb_read(vb_backend *base, const vb_buf *src, size_t offset, void *dst, size_t bytes) {
+  cl_backend *b = clb_as(base);
+  if (clb_check_range(src, offset, bytes, "read") != 0)
+    return -1;
+  const cl_int err =
+      clEnqueueReadBuffer(b->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+  return err == CL_SUCCESS ? 0 : clb_fail(b, err, "reading results from the device");
+}
+
+/* A vb_mark is a cl_event from a marker command. */
+static int clb_mark(vb_backend *base, vb_mark **out) {
+  cl_backend *b = clb_as(base);
+  cl_event ev;
+  const cl_int err = clEnqueueMarkerWithWaitList(b->queue, 0, NULL, &ev);
+  if (err != CL_SUCCESS)
+    return clb_fail(b, err, "enqueueing a marker");
+  *out = (vb_mark *)ev;
+  return 0;
+}
+
+static int clb_wait_mark(vb_backend *base, vb_mark *mark) {
+  cl_backend *b = clb_as(base);
+  cl_event ev = (cl_event)mark;
+  const cl_int err = clWaitForEvents(1, &ev);
+  clReleaseEvent(ev);
+  return err == CL_SUCCESS ? 0 : clb_fail(b, err, "waiting for the device");
+}
+
+static int clb_finish(vb_backend *base) {
+  cl_backend *b = clb_as(base);
+  const cl_int err = clFinish(b->queue);
+  return err == CL_SUCCESS ? 0 : clb_fail(b, err, "waiting for the device");
+}
+
+static void clb_destroy(vb_backend *base) {
+  cl_backend *b = clb_as(base);
+  if (!b)
+    return;
+  if (b->queue)
+    clFinish(b->queue);
+  if (b->profile)
+    print_profile(b);
+  clb_release(base, b->scratch);
+  for (int i = 0; i < K_COUNT; i++)
+    if (b->kernels[i])
+      clReleaseKernel(b->kernels[i]);
+  if (b->program)
+    clReleaseProgram(b->program);
+  if (b->queue)
+    clReleaseCommandQueue(b->queue);
+  if (b->ctx)
+    clReleaseContext(b->ctx);
+  free(b);
+}
+
+static const vb_ops clb_ops = {
+    .alloc = clb_alloc,
+    .release = clb_release,
+    .write = clb_write,
+    .read = clb_read,
+    .fill = clb_fill,
+    .gemm = clb_gemm,
+    .im2col = clb_im2col,
+    .col2im = clb_col2im,
+    .bias_act = clb_bias_act,
+    .act_backward = clb_act_backward,
+    .bias_grad = clb_bias_grad,
+    .bce_logits = clb_bce_logits,
+    .accumulate = clb_accumulate,
+    .sample = clb_sample,
+    .sample_kl_backward = clb_sample_kl_backward,
+    .adam = clb_adam,
+    .gather_images = clb_gather_images,
+    .finish = clb_finish,
+    .mark = clb_mark,
+    .wait_mark = clb_wait_mark,
+    .destroy = clb_destroy,
+};
+
+/* ---- setup ---------------------------------------------------------------------- */
+
+static char *join_sources(void) {
+  size_t total = 1;
+  for (size_t i = 0; i < vaecl_kernel_source_count; i++)
+    total += strlen(vaecl_kernel_sources[i].text) + 1;
+  char *s = malloc(total), *p = s;
+  if (!s)
+    return NULL;
+  for (size_t i = 0; i < vaecl_kernel_source_count; i++) {
+    const size_t n = strlen(vaecl_kernel_sources[i].text);
+    memcpy(p, vaecl_kernel_sources[i].text, n);
+    p += n;
+    *p++ = '\n';
+  }
+  *p = '\0';
+  return s;
+}
+
+static int build_kernels(cl_backend *b) {
+  char *source = join_sources();
+  if (!source)
+    return vaecl_fail("out of host memory");
+  /* No fast-math: the tests compare against a double-precision reference. */
+  const int rc = vaecl_cl_build_program(b->ctx, b->dev, source, "-cl-std=CL1.2", &b->program);
+  free(source);
+  if (rc != 0)
+    return -1;
+  size_t max_local = 1;
+  for (int i = 0; i < K_COUNT; i++) {
+    cl_int err;
+    b->kernels[i] = clCreateKernel(b->program, vaecl_cl_kernel_names[i], &err);
+    if (err != CL_SUCCESS) {
+      char what[96];
+      snprintf(what, sizeof what, "creating kernel %s", vaecl_cl_kernel_names[i]);
+      return clb_fail(b, err, what);
+    }
+  }
+  /* The reductions want a power-of-two group that both kernels accept. */
+  size_t limit = 256;
+  const int reducers[] = {K_BIAS_GRAD, K_ACCUMULATE};
+  for (int i = 0; i < 2; i++) {
+    size_t wg = 0;
+    const cl_int err = clGetKernelWorkGroupInfo(b->kernels[reducers[i]], b->dev,
+                                                CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    if (err != CL_SUCCESS)
+      return clb_fail(b, err, "querying the kernel work-group size");
+    if (wg < limit)
+      limit = wg;
+  }
+  while (max_local * 2 <= limit)
+    max_local *= 2;
+  b->reduce_local = max_local;
+  return 0;
+}
+
+vb_backend *vb_opencl_create(int device_index) {
+  cl_backend *b = calloc(1, sizeof *b);
+  if (!b) {
+    vaecl_fail("out of host memory");
+    return NULL;
+  }
+  b->base.ops = &clb_ops;
+  const char *profile = getenv("VAECL_PROFILE");
+  b->profile = profile && *profile && strcmp(profile, "0") != 0;
+  cl_platform_id platform;
+  if (vaecl_cl_find_device(device_index, &platform, &b->dev) != 0) {
+    free(b);
+    return NULL;
+  }
+  vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name, sizeof b->base.device_name);
+  cl_device_type type = 0;
+  const char *layout = getenv("VAECL_WORK_LAYOUT");
+  b->rows_layout = layout && *layout ? strcmp(layout, "rows") == 0
+                                     : clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type,
+                                                       NULL) == CL_SUCCESS &&
+                                           (type & CL_DEVICE_TYPE_CPU);
+  cl_int err;
+  const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+  b->ctx = clCreateContext(props, 1, &b->dev, NULL, NULL, &err);
+  if (err != CL_SUCCESS) {
+    clb_fail(b, err, "creating an OpenCL context");
+    clb_destroy(&b->base);
+    return NULL;
+  }
+  b->queue = clCreateCommandQueue(b->ctx, b->dev, 0, &err);
+  if (err != CL_SUCCESS) {
+    clb_fail(b, err, "creating a command queue");
+    clb_destroy(&b->base);
+    return NULL;
+  }
+  vaecl_cl_tune_gemm(b->dev, b->base.gemm_note, sizeof b->base.gemm_note);
+  if (build_kernels(b) != 0) {
+    clb_destroy(&b->base);
+    return NULL;
+  }
+  return &b->base;
+}

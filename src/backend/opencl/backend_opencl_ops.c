@@ -1,0 +1,216 @@
+/* The ops of the OpenCL backend: CLBlast for GEMM, kernels from cl/ for the rest.
+ * Each enqueues work and returns; nothing here waits for the device. */
+#include <clblast_c.h>
+#include <stdio.h>
+
+#include "backend/opencl/cl_backend.h"
+#include "backend/opencl/cl_util.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+int clb_fill(vb_backend *base, vb_buf *dst, float value, size_t count) {
+  int n;
+  if (clb_check_range(dst, 0, count * sizeof(float), "fill") != 0 || clb_to_int(count, &n) != 0)
+    return -1;
+  return clb_launch(clb_as(base), K_FILL, count, 0, 3,
+                    (karg[]){KARG(dst->mem), KARG(value), KARG(n)});
+}
+
+/* ---- GEMM ----------------------------------------------------------------------- */
+
+static const char *clblast_status_text(CLBlastStatusCode s) {
+  switch (s) {
+  case CLBlastNotImplemented:
+    return "the routine is not implemented for this device";
+  case CLBlastInvalidLocalMemUsage:
+    return "CLBlast's kernel needs more local memory than the device has";
+  case CLBlastNoHalfPrecision:
+  case CLBlastNoDoublePrecision:
+    return "the device lacks a precision CLBlast needs";
+  case CLBlastInsufficientMemoryA:
+  case CLBlastInsufficientMemoryB:
+  case CLBlastInsufficientMemoryC:
+    return "a matrix buffer is smaller than its dimensions (internal error)";
+  default:
+    return (int)s > -1000 ? vaecl_cl_error_name((cl_int)s) : "CLBlast error";
+  }
+}
+
+int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+             const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
+  cl_backend *b = clb_as(base);
+  const size_t lda = ta ? m : k, ldb = tb ? k : n;
+  const double start = b->profile ? vaecl_seconds() : 0;
+  const CLBlastStatusCode s =
+      CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                   tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, 0, lda,
+                   bm->mem, 0, ldb, beta, c->mem, 0, n, &b->queue, NULL);
+  clb_profile_op(b, K_COUNT, start);
+  if (s != CLBlastSuccess)
+    return vaecl_fail("CLBlast SGEMM (%zux%zux%zu) failed on %s: %s (%d)", m, n, k,
+                      b->base.device_name, clblast_status_text(s), (int)s);
+  return 0;
+}
+
+/* ---- convolution patches --------------------------------------------------------- */
+
+/* im2col and col2im share their arguments; `rows` is the size of dimension 1 (patch
+ * taps, or image pixels), dimension 0 the channels. */
+static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in, cl_mem out,
+                    size_t rows) {
+  int r;
+  if (clb_to_int(rows * (size_t)g->c, &r) != 0 || clb_to_int(rows, &r) != 0)
+    return -1;
+  /* CPUs: one work-item per row copies all channels, alone in its group: PoCL
+   * vectorises a group across its work-items, which turns the per-row copy loop into
+   * gathers and scatters (measured 20x slower on PoCL 3.1); with only a few channels
+   * there is no loop to speak of and 64 rows share a group. GPUs: one work-item per
+   * channel, so neighbouring work-items touch neighbouring floats. */
+  const int span = b->rows_layout ? g->c : 1;
+  const size_t global[2] = {(size_t)(g->c + span - 1) / (size_t)span, rows};
+  const size_t local[2] = {b->rows_layout ? 1 : 0, span >= 16 ? 1 : 64}; /* few channels: rows */
+  return clb_launch_nd(b, id, global, local, 12,
+                       (karg[]){KARG(in), KARG(out), KARG(g->img_h), KARG(g->img_w), KARG(g->c),
+                                KARG(g->grid_h), KARG(g->grid_w), KARG(g->k), KARG(g->stride),
+                                KARG(g->pad), KARG(r), KARG(span)});
+}
+
+int clb_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *img,
+               vb_buf *col) {
+  const size_t patches = (size_t)batch * g->grid_h * g->grid_w * g->k * g->k;
+  if (clb_check_range(col, 0, patches * g->c * sizeof(float), "im2col") != 0)
+    return -1;
+  return patch_op(clb_as(base), K_IM2COL, g, img->mem, col->mem, patches);
+}
+
+int clb_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
+               vb_buf *img) {
+  const size_t pixels = (size_t)batch * g->img_h * g->img_w;
+  if (clb_check_range(img, 0, pixels * g->c * sizeof(float), "col2im") != 0)
+    return -1;
+  return patch_op(clb_as(base), K_COL2IM, g, col->mem, img->mem, pixels);
+}
+
+/* ---- elementwise and reductions ------------------------------------------------- */
+
+int clb_bias_act(vb_backend *base, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols,
+                 vb_act act) {
+  int r, c, total, a = (int)act;
+  if (clb_to_int(rows * cols, &total) != 0 || clb_to_int(rows, &r) != 0 ||
+      clb_to_int(cols, &c) != 0)
+    return -1;
+  return clb_launch(clb_as(base), K_BIAS_ACT, rows * cols, 0, 5,
+                    (karg[]){KARG(y->mem), KARG(bias->mem), KARG(r), KARG(c), KARG(a)});
+}
+
+int clb_act_backward(vb_backend *base, vb_buf *dy, const vb_buf *y, size_t count, vb_act act) {
+  int n, a = (int)act;
+  if (act == VB_ACT_NONE)
+    return 0;
+  if (clb_to_int(count, &n) != 0)
+    return -1;
+  return clb_launch(clb_as(base), K_ACT_BACKWARD, count, 0, 4,
+                    (karg[]){KARG(dy->mem), KARG(y->mem), KARG(n), KARG(a)});
+}
+
+/* Rows per work-item of bias_grad_rows: enough work-items for the cores, few enough
+ * partial rows that the second pass is short. */
+enum { BIAS_GRAD_CHUNKS = 64 };
+
+static int bias_grad_two_pass(cl_backend *b, vb_buf *db, const vb_buf *dy, int rows, int cols) {
+  const int chunk = (rows + BIAS_GRAD_CHUNKS - 1) / BIAS_GRAD_CHUNKS;
+  const int chunks = (rows + chunk - 1) / chunk;
+  const size_t need = (size_t)chunks * cols * sizeof(float);
+  if (!b->scratch || b->scratch->bytes < need) {
+    clb_release(&b->base, b->scratch);
+    if (!(b->scratch = clb_alloc(&b->base, need)))
+      return -1;
+  }
+  const size_t one[2] = {1, 1};
+  const size_t g1[2] = {(size_t)chunks, 0}, g2[2] = {(size_t)cols, 0};
+  if (clb_launch_nd(
+          b, K_BIAS_GRAD_ROWS, g1, one, 5,
+          (karg[]){KARG(b->scratch->mem), KARG(dy->mem), KARG(rows), KARG(cols), KARG(chunk)}) != 0)
+    return -1;
+  return clb_launch_nd(b, K_BIAS_GRAD_PARTIALS, g2, one, 4,
+                       (karg[]){KARG(db->mem), KARG(b->scratch->mem), KARG(chunks), KARG(cols)});
+}
+
+int clb_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols) {
+  cl_backend *b = clb_as(base);
+  int r, c, total;
+  if (clb_to_int(rows * cols, &total) != 0 || clb_to_int(rows, &r) != 0 ||
+      clb_to_int(cols, &c) != 0)
+    return -1;
+  if (b->rows_layout)
+    return bias_grad_two_pass(b, db, dy, r, c);
+  const size_t local = b->reduce_local;
+  return clb_launch(
+      b, K_BIAS_GRAD, cols * local, local, 5,
+      (karg[]){KARG(db->mem), KARG(dy->mem), KARG(r), KARG(c), {local * sizeof(float), NULL}});
+}
+
+int clb_bce_logits(vb_backend *base, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
+                   vb_buf *loss, size_t count, float grad_scale) {
+  int n;
+  if (clb_to_int(count, &n) != 0)
+    return -1;
+  return clb_launch(clb_as(base), K_BCE_LOGITS, count, 0, 6,
+                    (karg[]){KARG(logits->mem), KARG(target->mem), KARG(dlogits->mem),
+                             KARG(loss->mem), KARG(n), KARG(grad_scale)});
+}
+
+int clb_accumulate(vb_backend *base, vb_buf *acc, int slot, const vb_buf *x, size_t count,
+                   float scale) {
+  cl_backend *b = clb_as(base);
+  int n;
+  if (clb_to_int(count, &n) != 0)
+    return -1;
+  const size_t local = b->reduce_local;
+  return clb_launch(b, K_ACCUMULATE, local, local, 6,
+                    (karg[]){KARG(acc->mem),
+                             KARG(slot),
+                             KARG(x->mem),
+                             KARG(n),
+                             KARG(scale),
+                             {local * sizeof(float), NULL}});
+}
+
+int clb_sample(vb_backend *base, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
+               uint64_t seed, uint64_t step) {
+  const cl_uint seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32);
+  const cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
+  return clb_launch(clb_as(base), K_SAMPLE, (size_t)batch * latent, 0, 9,
+                    (karg[]){KARG(stats->mem), KARG(eps->mem), KARG(z->mem), KARG(batch),
+                             KARG(latent), KARG(seed_lo), KARG(seed_hi), KARG(step_lo),
+                             KARG(step_hi)});
+}
+
+int clb_sample_kl_backward(vb_backend *base, const vb_buf *stats, const vb_buf *eps,
+                           const vb_buf *dz, vb_buf *dstats, vb_buf *kl, int batch, int latent,
+                           float kl_scale) {
+  return clb_launch(clb_as(base), K_SAMPLE_KL_BACKWARD, (size_t)batch * latent, 0, 8,
+                    (karg[]){KARG(stats->mem), KARG(eps->mem), KARG(dz->mem), KARG(dstats->mem),
+                             KARG(kl->mem), KARG(batch), KARG(latent), KARG(kl_scale)});
+}
+
+int clb_adam(vb_backend *base, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v,
+             size_t count, const vb_adam_step *s) {
+  int n;
+  if (clb_to_int(count, &n) != 0)
+    return -1;
+  return clb_launch(clb_as(base), K_ADAM, count, 0, 9,
+                    (karg[]){KARG(param->mem), KARG(grad->mem), KARG(m->mem), KARG(v->mem), KARG(n),
+                             KARG(s->alpha), KARG(s->beta1), KARG(s->beta2), KARG(s->epsilon)});
+}
+
+int clb_gather_images(vb_backend *base, const vb_buf *pixels, const vb_buf *index, size_t first,
+                      size_t count, size_t pixels_per_image, vb_buf *out) {
+  int f, c, p, total;
+  if (clb_to_int(first, &f) != 0 || clb_to_int(count, &c) != 0 ||
+      clb_to_int(pixels_per_image, &p) != 0 || clb_to_int(count * pixels_per_image, &total) != 0)
+    return -1;
+  return clb_launch(
+      clb_as(base), K_GATHER_IMAGES, count * pixels_per_image, 0, 6,
+      (karg[]){KARG(pixels->mem), KARG(index->mem), KARG(f), KARG(c), KARG(p), KARG(out->mem)});
+}

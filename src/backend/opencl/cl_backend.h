@@ -1,0 +1,104 @@
+/* Private to the OpenCL backend (backend_opencl.c: setup, buffers, launching;
+ * backend_opencl_ops.c: the ops). */
+#ifndef VAECL_CL_BACKEND_H
+#define VAECL_CL_BACKEND_H
+
+#include <CL/cl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <vaecl/backend.h>
+
+enum {
+  K_FILL,
+  K_IM2COL,
+  K_COL2IM,
+  K_BIAS_ACT,
+  K_ACT_BACKWARD,
+  K_BIAS_GRAD,
+  K_BIAS_GRAD_ROWS,
+  K_BIAS_GRAD_PARTIALS,
+  K_BCE_LOGITS,
+  K_ACCUMULATE,
+  K_SAMPLE,
+  K_SAMPLE_KL_BACKWARD,
+  K_ADAM,
+  K_GATHER_IMAGES,
+  K_COUNT
+};
+extern const char *const vaecl_cl_kernel_names[K_COUNT];
+
+typedef struct {
+  vb_backend base;
+  cl_context ctx;
+  cl_device_id dev;
+  cl_command_queue queue;
+  cl_program program;
+  cl_kernel kernels[K_COUNT];
+  size_t reduce_local; /* work-group size for the tree reductions, a power of two */
+  /* im2col/col2im work layout: a work-item per row of channels (CPUs) or per
+   * channel (GPUs); VAECL_WORK_LAYOUT=rows|channels overrides, so the tests on a
+   * CPU exercise both. */
+  int rows_layout;
+  vb_buf *scratch; /* partial sums of bias_grad_rows, grown on demand */
+  /* VAECL_PROFILE=1: wait after every op and add its wall time here (slows the run;
+   * for finding hot spots, printed at exit). Slot K_COUNT is GEMM. */
+  int profile;
+  double op_seconds[K_COUNT + 1];
+  long op_calls[K_COUNT + 1];
+} cl_backend;
+
+struct vb_buf {
+  cl_mem mem;
+  size_t bytes;
+};
+
+cl_backend *clb_as(vb_backend *b);
+/* VAECL_PROFILE: the time since start (vaecl_seconds, after draining the queue)
+ * added to op's total when profiling is on. */
+void clb_profile_op(cl_backend *b, int op, double start);
+/* Records "<what> failed on <device>: ..." and returns -1. */
+int clb_fail(cl_backend *b, cl_int err, const char *what);
+
+typedef struct {
+  size_t size;
+  const void *value; /* NULL: local memory of `size` bytes */
+} karg;
+#define KARG(v) ((karg){sizeof(v), &(v)})
+
+/* Sets the arguments and enqueues a 1-D (global[1] == 0) or 2-D range. local[0] == 0
+ * lets the driver choose; otherwise each global size is rounded up to a multiple of
+ * the local one (kernels check their bounds). */
+int clb_launch_nd(cl_backend *b, int id, const size_t global[2], const size_t local[2], int nargs,
+                  const karg *args);
+/* 1-D launch; local 0 lets the driver choose. */
+int clb_launch(cl_backend *b, int id, size_t global, size_t local, int nargs, const karg *args);
+/* Kernels index with int: fails (with advice) on larger tensors. */
+int clb_to_int(size_t n, int *out);
+int clb_check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *what);
+
+vb_buf *clb_alloc(vb_backend *, size_t bytes);
+void clb_release(vb_backend *, vb_buf *);
+
+/* The ops of vb_ops, in backend_opencl_ops.c. */
+int clb_fill(vb_backend *, vb_buf *dst, float value, size_t count);
+int clb_gemm(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+             const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
+int clb_im2col(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
+int clb_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
+int clb_bias_act(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act);
+int clb_act_backward(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act);
+int clb_bias_grad(vb_backend *, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols);
+int clb_bce_logits(vb_backend *, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
+                   vb_buf *loss, size_t count, float grad_scale);
+int clb_accumulate(vb_backend *, vb_buf *acc, int slot, const vb_buf *x, size_t count, float scale);
+int clb_sample(vb_backend *, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
+               uint64_t seed, uint64_t step);
+int clb_sample_kl_backward(vb_backend *, const vb_buf *stats, const vb_buf *eps, const vb_buf *dz,
+                           vb_buf *dstats, vb_buf *kl, int batch, int latent, float kl_scale);
+int clb_adam(vb_backend *, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v, size_t count,
+             const vb_adam_step *);
+int clb_gather_images(vb_backend *, const vb_buf *pixels, const vb_buf *index, size_t first,
+                      size_t count, size_t pixels_per_image, vb_buf *out);
+
+#endif

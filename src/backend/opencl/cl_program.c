@@ -1,0 +1,174 @@
+/* Program building with an on-disk cache of device binaries.
+ *
+ * Compiling the kernels takes seconds on PoCL and some GPU drivers; the binary is
+ * only valid for the same source, options, device and driver, so all of those go
+ * into the cache key. A stale or unreadable entry is never fatal: we rebuild. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/opencl/cl_util.h"
+#include "util/error.h"
+
+static uint64_t fnv1a(uint64_t h, const char *s) {
+  for (; *s; s++)
+    h = (h ^ (uint8_t)*s) * 0x100000001B3ull;
+  return (h ^ 0xFF) * 0x100000001B3ull; /* separator, so "ab"+"c" != "a"+"bc" */
+}
+
+/* mkdir -p; returns 0 when the directory exists afterwards. */
+static int make_dirs(const char *path) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return -1;
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return -1;
+      *p = '/';
+    }
+  return (mkdir(buf, 0755) == 0 || errno == EEXIST) ? 0 : -1;
+}
+
+static int cache_dir(char *buf, size_t size) {
+  const char *env = getenv("VAECL_CACHE_DIR");
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  int n;
+  if (env && *env)
+    n = snprintf(buf, size, "%s", env);
+  else if (xdg && *xdg)
+    n = snprintf(buf, size, "%s/vaecl", xdg);
+  else if (home && *home)
+    n = snprintf(buf, size, "%s/.cache/vaecl", home);
+  else
+    return -1;
+  return (n > 0 && (size_t)n < size) ? 0 : -1;
+}
+
+static int cache_path(cl_device_id dev, const char *source, const char *options, char *buf,
+                      size_t size) {
+  char dir[3500], name[256], dev_version[256], driver[256], platform_version[256] = "";
+  cl_platform_id platform;
+  if (cache_dir(dir, sizeof dir) != 0)
+    return -1;
+  vaecl_cl_device_string(dev, CL_DEVICE_NAME, name, sizeof name);
+  vaecl_cl_device_string(dev, CL_DEVICE_VERSION, dev_version, sizeof dev_version);
+  vaecl_cl_device_string(dev, CL_DRIVER_VERSION, driver, sizeof driver);
+  /* Without the platform version the key would be weaker: skip the cache instead. */
+  if (clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL) != CL_SUCCESS ||
+      clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof platform_version, platform_version,
+                        NULL) != CL_SUCCESS)
+    return -1;
+  platform_version[sizeof platform_version - 1] = '\0';
+  uint64_t h = 0xCBF29CE484222325ull;
+  const char *parts[] = {source, options, name, dev_version, driver, platform_version};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    h = fnv1a(h, parts[i]);
+  if (make_dirs(dir) != 0)
+    return -1;
+  const int n = snprintf(buf, size, "%s/kernels-%016llx.bin", dir, (unsigned long long)h);
+  return (n > 0 && (size_t)n < size) ? 0 : -1;
+}
+
+/* Reads a whole file; NULL when absent or unreadable. */
+static unsigned char *read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  unsigned char *data = NULL;
+  long n = -1;
+  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+      (data = malloc((size_t)n)) != NULL && fread(data, 1, (size_t)n, f) != (size_t)n) {
+    free(data);
+    data = NULL;
+  }
+  fclose(f);
+  *size = n > 0 ? (size_t)n : 0;
+  return data;
+}
+
+/* Writes to a temporary name then renames, so concurrent runs never see half a file. */
+static void write_file_atomic(const char *path, const unsigned char *data, size_t size) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f)
+    return;
+  const int ok = fwrite(data, 1, size, f) == size;
+  if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+    remove(tmp);
+}
+
+static int build_log_fail(cl_program program, cl_device_id dev, cl_int err) {
+  char name[256];
+  size_t log_size = 0;
+  vaecl_cl_device_string(dev, CL_DEVICE_NAME, name, sizeof name);
+  char *log = NULL;
+  if (clGetProgramBuildInfo(program, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size) == CL_SUCCESS &&
+      (log = calloc(log_size + 1, 1)) != NULL &&
+      clGetProgramBuildInfo(program, dev, CL_PROGRAM_BUILD_LOG, log_size, log, NULL) != CL_SUCCESS)
+    log[0] = '\0';
+  vaecl_fail("building vaecl's OpenCL kernels failed on %s: %s (%d). %s\nbuild log:\n%.1200s", name,
+             vaecl_cl_error_name(err), (int)err, vaecl_cl_error_hint(err),
+             log ? log : "(unavailable)");
+  free(log);
+  return -1;
+}
+
+static void store_binary(cl_program program, const char *path) {
+  size_t size = 0;
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
+      size == 0)
+    return;
+  unsigned char *bin = malloc(size);
+  if (bin && clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS)
+    write_file_atomic(path, bin, size);
+  free(bin);
+}
+
+static cl_program try_cached(cl_context ctx, cl_device_id dev, const char *path,
+                             const char *options) {
+  size_t size = 0;
+  unsigned char *bin = read_file(path, &size);
+  if (!bin)
+    return NULL;
+  cl_int status = CL_SUCCESS, err;
+  const unsigned char *bins[1] = {bin};
+  cl_program p = clCreateProgramWithBinary(ctx, 1, &dev, &size, bins, &status, &err);
+  free(bin);
+  if (err != CL_SUCCESS || status != CL_SUCCESS)
+    return NULL;
+  if (clBuildProgram(p, 1, &dev, options, NULL, NULL) != CL_SUCCESS) {
+    clReleaseProgram(p);
+    return NULL;
+  }
+  return p;
+}
+
+int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
+                           const char *options, cl_program *out) {
+  char path[4096];
+  const int cacheable = cache_path(dev, source, options, path, sizeof path) == 0;
+  if (cacheable && (*out = try_cached(ctx, dev, path, options)) != NULL)
+    return 0;
+  cl_int err;
+  cl_program p = clCreateProgramWithSource(ctx, 1, &source, NULL, &err);
+  if (err != CL_SUCCESS)
+    return vaecl_cl_fail(err, "the device", "clCreateProgramWithSource");
+  err = clBuildProgram(p, 1, &dev, options, NULL, NULL);
+  if (err != CL_SUCCESS) {
+    build_log_fail(p, dev, err);
+    clReleaseProgram(p);
+    return -1;
+  }
+  if (cacheable)
+    store_binary(p, path);
+  *out = p;
+  return 0;
+}

@@ -1,0 +1,124 @@
+/* vaecl bench: the speed of a training step, on synthetic images so it needs no data
+ * set. Steps are timed between two waits for the device, after warm-up steps that
+ * absorb kernel compilation and CLBlast's first-call setup. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <vaecl/backend_opencl.h>
+#include "cli/cli.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include <vaecl/graph.h>
+#include "util/philox.h"
+#include <vaecl/step_window.h>
+
+typedef struct {
+  long batch, steps, warmup, latent;
+} bench_args;
+
+static int parse(int argc, char **argv, bench_args *a) {
+  for (int i = 1; i < argc; i++) {
+    const char *opt = argv[i], *v;
+    if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
+      printf("usage: vaecl [--device N] bench [--batch 128] [--steps 20] [--warmup 3] "
+             "[--latent 2]\n\nTimes training steps (forward, loss, backward, Adam) of the "
+             "default model on synthetic 28x28 images, and forward passes of the encoder alone, "
+             "in one run; prints milliseconds per step and images per second.\n");
+      exit(0);
+    }
+    long *dst = !strcmp(opt, "--batch")    ? &a->batch
+                : !strcmp(opt, "--steps")  ? &a->steps
+                : !strcmp(opt, "--warmup") ? &a->warmup
+                : !strcmp(opt, "--latent") ? &a->latent
+                                           : NULL;
+    if (!dst) {
+      fprintf(stderr, "vaecl bench: unknown option '%s' (see --help)\n", opt);
+      return -1;
+    }
+    if (cli_option_value(argc, argv, &i, &v) || cli_parse_int(opt, v, 1, 65536, dst))
+      return -1;
+  }
+  return 0;
+}
+
+static int run(vb_backend *be, const bench_args *a) {
+  vaecl_model_config cfg = vaecl_model_config_default();
+  cfg.latent = (int)a->latent;
+  vaecl_model *m = vaecl_model_create(be, &cfg, (int)a->batch, 1);
+  const size_t n = (size_t)a->batch * cfg.image_h * cfg.image_w * cfg.channels;
+  float *host = malloc(n * sizeof *host);
+  float *stats = malloc((size_t)a->batch * 2 * cfg.latent * sizeof *stats);
+  vb_buf *images = NULL;
+  int rc = m ? 0 : -1; /* vaecl_model_create has said why */
+  if (rc == 0 && (!host || !stats))
+    rc = vaecl_fail("out of host memory for a batch of %ld", a->batch);
+  if (rc == 0 && !(images = be->ops->alloc(be, n * sizeof *host)))
+    rc = -1;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    uint32_t w[4];
+    vaecl_philox_draw(7, 0, (uint32_t)i, w);
+    host[i] = (float)(w[0] >> 24) / 255.0f;
+  }
+  if (rc == 0)
+    rc = be->ops->write(be, images, 0, host, n * sizeof *host);
+  const vaecl_adam_config adam = vaecl_adam_default();
+  double t_step = 0, t_fwd = 0;
+  vaecl_step_window window = vaecl_step_window_open(be);
+  for (long s = 0; rc == 0 && s < a->warmup + a->steps; s++) {
+    if (s == a->warmup && (rc = be->ops->finish(be)) != 0)
+      break;
+    const double t0 = vaecl_seconds();
+    if (s == a->warmup)
+      t_step = t0;
+    if ((rc = vaecl_step_window_admit(&window)) == 0 &&
+        (rc = vaecl_model_train_step(m, images, (int)a->batch, (uint64_t)s, &adam)) == 0)
+      rc = vaecl_step_window_mark(&window);
+  }
+  if (vaecl_step_window_close(&window) != 0 && rc == 0)
+    rc = -1;
+  if (rc == 0 && (rc = be->ops->finish(be)) == 0)
+    t_step = vaecl_seconds() - t_step;
+  /* encode() reads its result back, so each forward pass is timed to completion. */
+  for (long s = 0; rc == 0 && s < a->warmup + a->steps; s++) {
+    const double t0 = vaecl_seconds();
+    rc = vaecl_model_encode(m, images, (int)a->batch, stats);
+    if (s >= a->warmup)
+      t_fwd += vaecl_seconds() - t0;
+  }
+  if (rc == 0) {
+    const double ms_step = 1e3 * t_step / a->steps, ms_fwd = 1e3 * t_fwd / a->steps;
+    printf("device: %s\n", be->device_name);
+    printf("GEMM parameters: %s\n", be->gemm_note);
+    printf("batch %ld, %ld timed steps after %ld warm-up\n", a->batch, a->steps, a->warmup);
+    printf("train step:      %8.2f ms/step  %9.0f images/s\n", ms_step,
+           1e3 * (double)a->batch / ms_step);
+    printf("encoder forward: %8.2f ms/batch %9.0f images/s\n", ms_fwd,
+           1e3 * (double)a->batch / ms_fwd);
+    printf("ratio train step / encoder forward: %.2f\n", ms_step / ms_fwd);
+    printf("epoch of 70,000 images at this speed: %.0f s\n",
+           70000.0 / (double)a->batch * ms_step / 1e3);
+  }
+  be->ops->release(be, images);
+  free(host);
+  free(stats);
+  vaecl_model_destroy(m);
+  return rc;
+}
+
+int cli_bench(const cli_globals *g, int argc, char **argv) {
+  bench_args a = {.batch = 128, .steps = 20, .warmup = 3, .latent = 2};
+  if (parse(argc, argv, &a) != 0)
+    return 2;
+  vb_backend *be = vb_opencl_create(g->device);
+  if (!be) {
+    fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
+    return 1;
+  }
+  const int rc = run(be, &a);
+  if (rc != 0)
+    fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
+  be->ops->destroy(be);
+  return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,205 @@
+/* Layers on the backend interface: shapes, Glorot initialisation, and the forward
+ * and backward passes of dense, conv and conv-transpose layers. */
+#include "nn/layer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util/error.h"
+#include "util/philox.h"
+
+vb_buf *layer_alloc_floats(vb_backend *be, size_t count) {
+  return be->ops->alloc(be, count * sizeof(float));
+}
+
+int layer_zero(vb_backend *be, vb_buf *b, size_t count) {
+  return be->ops->fill(be, b, 0.0f, count);
+}
+
+/* 'same' padding before the first pixel (TensorFlow puts any odd pixel after). */
+static int same_pad(int img, int grid, int k, int stride) {
+  const int total = (grid - 1) * stride + k - img;
+  return total > 0 ? total / 2 : 0;
+}
+
+void layer_init_dense(layer *l, int in, int out, vb_act act) {
+  l->kind = LAYER_DENSE;
+  l->act = act;
+  l->in_size = (size_t)in;
+  l->out_size = (size_t)out;
+  l->rows_per_image = 1;
+  l->in_c = in;
+  l->out_c = out;
+  l->init_fan_out = out;
+  l->w.count = (size_t)in * out;
+  l->b.count = (size_t)out;
+}
+
+/* Conv (stride s) from an h x w x cin image to an (h/s) x (w/s) x cout grid. */
+void layer_init_conv(layer *l, int h, int w, int cin, int cout, int k, int s) {
+  const int gh = h / s, gw = w / s;
+  l->kind = LAYER_CONV;
+  l->act = VB_ACT_RELU;
+  l->geom = (vb_patch_geom){h, w, cin, gh, gw, k, s, same_pad(h, gh, k, s)};
+  l->in_size = (size_t)h * w * cin;
+  l->out_size = (size_t)gh * gw * cout;
+  l->rows_per_image = (size_t)gh * gw;
+  l->in_c = cin;
+  l->out_c = cout;
+  l->init_fan_out = cout;
+  l->w.count = (size_t)k * k * cin * cout;
+  l->b.count = (size_t)cout;
+}
+
+/* Conv-transpose (stride s) from an h x w x cin grid to an (h*s) x (w*s) x cout image. */
+void layer_init_convt(layer *l, int h, int w, int cin, int cout, int k, int s, vb_act act) {
+  const int oh = h * s, ow = w * s;
+  l->kind = LAYER_CONVT;
+  l->act = act;
+  l->geom = (vb_patch_geom){oh, ow, cout, h, w, k, s, same_pad(oh, h, k, s)};
+  l->in_size = (size_t)h * w * cin;
+  l->out_size = (size_t)oh * ow * cout;
+  l->rows_per_image = (size_t)oh * ow;
+  l->in_c = cin;
+  l->out_c = cout;
+  l->init_fan_out = cout;
+  l->w.count = (size_t)k * k * cout * cin;
+  l->b.count = (size_t)cout;
+}
+
+/* Keras' glorot_uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)), where a conv
+ * kernel's fans are its receptive field times the channels on each side. */
+static float glorot_limit(const layer *l) {
+  const double field = l->kind == LAYER_DENSE ? 1.0 : (double)l->geom.k * l->geom.k;
+  return (float)sqrt(6.0 / (field * l->in_c + field * l->init_fan_out));
+}
+
+/* Host-side draw from the same counter RNG as sampling, on a stream of its own per
+ * tensor, so a seed fixes the initial weights on every device. */
+static int upload_glorot(vb_backend *be, param *p, float limit, uint64_t seed, uint64_t stream) {
+  float *host = malloc(p->count * sizeof *host);
+  if (!host)
+    return vaecl_fail("out of host memory initialising %s", p->name);
+  for (size_t i = 0; i < p->count; i++) {
+    uint32_t w[4];
+    vaecl_philox_draw(seed, stream, (uint32_t)i, w);
+    host[i] = (float)((2.0 * (w[0] * (1.0 / 4294967296.0)) - 1.0) * limit);
+  }
+  const int rc = be->ops->write(be, p->value, 0, host, p->count * sizeof *host);
+  free(host);
+  return rc;
+}
+
+static int alloc_param(vb_backend *be, param *p, const char *owner, const char *suffix) {
+  snprintf(p->name, sizeof p->name, "%s.%s", owner, suffix);
+  if (!(p->value = layer_alloc_floats(be, p->count)) ||
+      !(p->grad = layer_alloc_floats(be, p->count)) || !(p->m = layer_alloc_floats(be, p->count)) ||
+      !(p->v = layer_alloc_floats(be, p->count)))
+    return -1;
+  return layer_zero(be, p->value, p->count) || layer_zero(be, p->grad, p->count) ||
+                 layer_zero(be, p->m, p->count) || layer_zero(be, p->v, p->count)
+             ? -1
+             : 0;
+}
+
+int layer_alloc(vb_backend *be, layer *l, const char *name, int max_batch, uint64_t seed,
+                uint64_t stream) {
+  const size_t b = (size_t)max_batch;
+  if (alloc_param(be, &l->w, name, "w") != 0 || alloc_param(be, &l->b, name, "b") != 0)
+    return -1;
+  if (upload_glorot(be, &l->w, glorot_limit(l), seed, stream) != 0)
+    return -1;
+  if (!(l->y = layer_alloc_floats(be, b * l->out_size)) ||
+      !(l->dy = layer_alloc_floats(be, b * l->out_size)))
+    return -1;
+  if (l->kind != LAYER_DENSE) {
+    const vb_patch_geom *g = &l->geom;
+    const size_t col = b * g->grid_h * g->grid_w * g->k * g->k * g->c;
+    if (!(l->col = layer_alloc_floats(be, col)))
+      return -1;
+  }
+  return 0;
+}
+
+static void release_param(vb_backend *be, param *p) {
+  vb_buf *bufs[] = {p->value, p->grad, p->m, p->v};
+  for (int i = 0; i < 4; i++)
+    be->ops->release(be, bufs[i]);
+}
+
+int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
+  const vb_ops *o = be->ops;
+  const size_t rows = (size_t)batch * l->rows_per_image;
+  const vb_patch_geom *g = &l->geom;
+  const size_t kk = (size_t)g->k * g->k;
+  int rc;
+  switch (l->kind) {
+  case LAYER_DENSE:
+    rc = o->gemm(be, false, false, (size_t)batch, l->out_size, l->in_size, 1.0f, x, l->w.value,
+                 0.0f, l->y);
+    break;
+  case LAYER_CONV: /* y[B*G, cout] = im2col(x)[B*G, k*k*cin] * w[k*k*cin, cout] */
+    rc = o->im2col(be, g, batch, x, l->col);
+    if (rc == 0)
+      rc = o->gemm(be, false, false, rows, (size_t)l->out_c, kk * l->in_c, 1.0f, l->col, l->w.value,
+                   0.0f, l->y);
+    break;
+  case LAYER_CONVT: /* y = col2im(x[B*G, cin] * w[k*k*cout, cin]^T) */
+  default:
+    rc = o->gemm(be, false, true, (size_t)batch * g->grid_h * g->grid_w, kk * l->out_c,
+                 (size_t)l->in_c, 1.0f, x, l->w.value, 0.0f, l->col);
+    if (rc == 0)
+      rc = o->col2im(be, g, batch, l->col, l->y);
+    break;
+  }
+  return rc != 0 ? rc : o->bias_act(be, l->y, l->b.value, rows, (size_t)l->out_c, l->act);
+}
+
+/* From dy (w.r.t. the activation's output) to the parameter gradients and, when dx
+ * is not NULL, the input gradient. Consumes dy (it is scaled by act'). */
+int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int batch) {
+  const vb_ops *o = be->ops;
+  const size_t rows = (size_t)batch * l->rows_per_image, cout = (size_t)l->out_c;
+  const vb_patch_geom *g = &l->geom;
+  const size_t kk = (size_t)g->k * g->k, grid_rows = (size_t)batch * g->grid_h * g->grid_w;
+  if (o->act_backward(be, l->dy, l->y, rows * cout, l->act) != 0 ||
+      o->bias_grad(be, l->b.grad, l->dy, rows, cout) != 0)
+    return -1;
+  switch (l->kind) {
+  case LAYER_DENSE:
+    if (o->gemm(be, true, false, l->in_size, l->out_size, (size_t)batch, 1.0f, x, l->dy, 0.0f,
+                l->w.grad) != 0)
+      return -1;
+    return dx ? o->gemm(be, false, true, (size_t)batch, l->in_size, l->out_size, 1.0f, l->dy,
+                        l->w.value, 0.0f, dx)
+              : 0;
+  case LAYER_CONV: /* dw = col^T dy; dx = col2im(dy w^T); col still holds im2col(x) */
+    if (o->gemm(be, true, false, kk * l->in_c, cout, rows, 1.0f, l->col, l->dy, 0.0f, l->w.grad) !=
+        0)
+      return -1;
+    if (!dx)
+      return 0;
+    if (o->gemm(be, false, true, rows, kk * l->in_c, cout, 1.0f, l->dy, l->w.value, 0.0f, l->col) !=
+        0)
+      return -1;
+    return o->col2im(be, g, batch, l->col, dx);
+  case LAYER_CONVT: /* dcol = im2col(dy); dw = dcol^T x; dx = dcol w */
+  default:
+    if (o->im2col(be, g, batch, l->dy, l->col) != 0 ||
+        o->gemm(be, true, false, kk * cout, (size_t)l->in_c, grid_rows, 1.0f, l->col, x, 0.0f,
+                l->w.grad) != 0)
+      return -1;
+    return dx ? o->gemm(be, false, false, grid_rows, (size_t)l->in_c, kk * cout, 1.0f, l->col,
+                        l->w.value, 0.0f, dx)
+              : 0;
+  }
+}
+
+void layer_release(vb_backend *be, layer *l) {
+  release_param(be, &l->w);
+  release_param(be, &l->b);
+  be->ops->release(be, l->col);
+  be->ops->release(be, l->y);
+  be->ops->release(be, l->dy);
+}

@@ -1,0 +1,302 @@
+/* The Keras VAE example's two figures: a latent-space grid of decoded images and a scatter of
+ * encoded means by class. Layout follows matplotlib's look: framed axes, outward ticks. */
+#include <vaecl/plot.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/error.h"
+#include "plot/plot_canvas.h"
+#include "plot/plot_font.h"
+
+#define TXT 2      /* text scale: 10x14-pixel capitals */
+#define TICK 6     /* tick mark length */
+#define GAP 6      /* between a tick and its label */
+#define PAD 20     /* outer margin */
+#define LABEL_W 32 /* max tick label characters kept */
+
+#define CAP_PX (VAECL_FONT_CAP * TXT)
+#define LINE_PX (VAECL_FONT_H * TXT)
+
+static const vaecl_rgb white = {255, 255, 255}, black = {0, 0, 0};
+
+const unsigned char vaecl_plot_palette[10][3] = {
+    {0x1f, 0x77, 0xb4}, {0xff, 0x7f, 0x0e}, {0x2c, 0xa0, 0x2c}, {0xd6, 0x27, 0x28},
+    {0x94, 0x67, 0xbd}, {0x8c, 0x56, 0x4b}, {0xe3, 0x77, 0xc2}, {0x7f, 0x7f, 0x7f},
+    {0xbc, 0xbd, 0x22}, {0x17, 0xbe, 0xcf}};
+
+/* ---- shared axis drawing ---- */
+
+/* "%.*f", but never "-0.0", and "%.3g" when fixed point would not fit a tick. */
+static void format_tick(char *buf, double v, int decimals) {
+  snprintf(buf, LABEL_W, "%.*f", decimals, v);
+  if (strlen(buf) > 7)
+    snprintf(buf, LABEL_W, "%.3g", v);
+  if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
+    memmove(buf, buf + 1, strlen(buf));
+}
+
+static void x_tick(vaecl_canvas *c, const vaecl_plot_layout *a, int px, const char *label) {
+  const int y = a->y + a->h + 1; /* just below the frame */
+  vaecl_canvas_fill(c, px, y, 1, TICK, black);
+  if (label)
+    vaecl_canvas_text(c, px - vaecl_font_text_width(label, TXT) / 2, y + TICK + GAP, TXT, label,
+                      black);
+}
+
+static void y_tick(vaecl_canvas *c, const vaecl_plot_layout *a, int py, const char *label) {
+  const int x = a->x - 1 - TICK;
+  vaecl_canvas_fill(c, x, py, TICK, 1, black);
+  if (label)
+    vaecl_canvas_text(c, x - GAP - vaecl_font_text_width(label, TXT), py - CAP_PX / 2, TXT, label,
+                      black);
+}
+
+/* Frame one pixel outside the data area; axis names centred on it, z[1] read bottom to top.
+ * ylabel_right: where the y tick labels begin, so z[1] sits just left of the widest one. */
+static void axes(vaecl_canvas *c, const vaecl_plot_layout *a, int ylabel_right) {
+  vaecl_canvas_frame(c, a->x - 1, a->y - 1, a->w + 2, a->h + 2, 1, black);
+  const int y = a->y + a->h + 1 + TICK + GAP + CAP_PX + 2 * GAP;
+  vaecl_canvas_text(c, a->x + (a->w - vaecl_font_text_width("z[0]", TXT)) / 2, y, TXT, "z[0]",
+                    black);
+  vaecl_canvas_text_up(c, ylabel_right - 2 * GAP - LINE_PX,
+                       a->y + (a->h - vaecl_font_text_width("z[1]", TXT)) / 2, TXT, "z[1]", black);
+}
+
+/* ---- latent grid ---- */
+
+static double grid_value(int i, int n, double zmin, double zmax) {
+  return n == 1 ? zmin : zmin + i * (zmax - zmin) / (n - 1);
+}
+
+/* Widest tick label over the grid values, in pixels. */
+static int grid_label_width(int n, double zmin, double zmax) {
+  int w = 0;
+  for (int i = 0; i < n; i++) {
+    char buf[LABEL_W];
+    format_tick(buf, grid_value(i, n, zmin, zmax), 1);
+    const int t = vaecl_font_text_width(buf, TXT);
+    w = t > w ? t : w;
+  }
+  return w;
+}
+
+int vaecl_plot_latent_grid_layout(int n, int img_h, int img_w, double zmin, double zmax,
+                                  vaecl_plot_layout *out) {
+  if (n < 1 || img_h < 1 || img_w < 1)
+    return vaecl_fail("latent grid of %d x %d images of %d x %d pixels: sizes must be >= 1", n, n,
+                      img_h, img_w);
+  const long long side = (long long)n * (img_h > img_w ? img_h : img_w);
+  if (side > 8192)
+    return vaecl_fail("latent grid of %lld pixels a side is larger than 8192", side);
+  if (!isfinite(zmin) || !isfinite(zmax) || !(zmin < zmax))
+    return vaecl_fail("latent range [%g, %g] must be finite with zmin < zmax", zmin, zmax);
+  const int s = side <= 300 ? 3 : side <= 450 ? 2 : 1;
+  const int lw = grid_label_width(n, zmin, zmax);
+  out->scale = s;
+  out->w = n * img_w * s;
+  out->h = n * img_h * s;
+  out->x = PAD + LINE_PX + 2 * GAP + lw + GAP + TICK + 1;
+  /* Room for the last x label to overhang its cell, and for z[1] beside a short grid. */
+  const int overhang = lw / 2 - img_w * s / 2;
+  const int zh = vaecl_font_text_width("z[1]", TXT) - out->h, above = zh > 0 ? (zh + 1) / 2 : 0;
+  out->y = PAD + 1 + above;
+  out->width = out->x + out->w + 1 + PAD + (overhang > 0 ? overhang : 0);
+  out->height = out->y + out->h + 1 + TICK + GAP + CAP_PX + 2 * GAP + LINE_PX + PAD + above;
+  return 0;
+}
+
+static uint8_t grey(float v) {
+  if (!(v > 0.0f)) /* also NaN */
+    return 0;
+  /* In double, v*255 + 0.5 is exact for any float v: round half up, no double rounding. */
+  return v >= 1.0f ? 255 : (uint8_t)floor((double)v * 255.0 + 0.5);
+}
+
+static void draw_cells(vaecl_canvas *c, const vaecl_plot_layout *a, const float *images, int n,
+                       int img_h, int img_w) {
+  const int s = a->scale;
+  for (int r = 0; r < n; r++)
+    for (int col = 0; col < n; col++) {
+      const float *img = images + ((size_t)r * (size_t)n + (size_t)col) * (size_t)img_h * img_w;
+      for (int i = 0; i < img_h; i++)
+        for (int j = 0; j < img_w; j++) {
+          const uint8_t g = grey(img[(size_t)i * img_w + j]);
+          vaecl_canvas_fill(c, a->x + (col * img_w + j) * s, a->y + (r * img_h + i) * s, s, s,
+                            (vaecl_rgb){g, g, g});
+        }
+    }
+}
+
+/* Ticks at every cell centre like Keras' example; labels on every k-th so none overlap. */
+static void grid_ticks(vaecl_canvas *c, const vaecl_plot_layout *a, int n, double zmin,
+                       double zmax) {
+  const int cw = a->w / n, ch = a->h / n, lw = grid_label_width(n, zmin, zmax);
+  int kx = 1, ky = 1;
+  while (kx * cw < lw + 2 * GAP)
+    kx++;
+  while (ky * ch < CAP_PX + 2 * GAP)
+    ky++;
+  for (int i = 0; i < n; i++) {
+    char buf[LABEL_W];
+    format_tick(buf, grid_value(i, n, zmin, zmax), 1);
+    x_tick(c, a, a->x + i * cw + cw / 2, i % kx ? NULL : buf);
+    format_tick(buf, grid_value(n - 1 - i, n, zmin, zmax), 1);
+    y_tick(c, a, a->y + i * ch + ch / 2, i % ky ? NULL : buf);
+  }
+  axes(c, a, a->x - 1 - TICK - GAP - lw);
+}
+
+int vaecl_plot_latent_grid(const char *path, const float *images, int n, int img_h, int img_w,
+                           double zmin, double zmax) {
+  if (!path)
+    return vaecl_fail("latent grid plot: no output path");
+  vaecl_plot_layout a;
+  if (!images)
+    return vaecl_fail("%s: latent grid plot: no images", path);
+  if (vaecl_plot_latent_grid_layout(n, img_h, img_w, zmin, zmax, &a))
+    return vaecl_fail_context("%s: ", path);
+  vaecl_canvas c;
+  if (vaecl_canvas_init(&c, a.width, a.height, white))
+    return vaecl_fail_context("%s: ", path);
+  draw_cells(&c, &a, images, n, img_h, img_w);
+  grid_ticks(&c, &a, n, zmin, zmax);
+  const int rc = vaecl_canvas_write_png(&c, path);
+  vaecl_canvas_free(&c);
+  return rc;
+}
+
+/* ---- label clusters ---- */
+
+#define SC_W 1000
+#define SC_H 800
+#define BAR_GAP 40 /* between the axes and the colour bar */
+#define BAR_W 30
+#define DOT 2 /* marker radius: small, since the full test set is 10000 points */
+
+void vaecl_plot_label_clusters_layout(vaecl_plot_layout *out) {
+  out->width = SC_W;
+  out->height = SC_H;
+  out->scale = 1;
+  out->x = 150;
+  out->y = PAD + 10;
+  out->w = 600;
+  out->h = SC_H - out->y - (1 + TICK + GAP + CAP_PX + 2 * GAP + LINE_PX + PAD + 10);
+}
+
+typedef struct {
+  double lo, hi; /* axis limits */
+  double step;   /* between ticks */
+  int decimals;  /* for tick labels */
+} axis_scale;
+
+/* Limits: the data range plus 5% each side (matplotlib's margins); ticks at 1, 2, 2.5 or 5
+ * times a power of ten, giving 3 to 7 of them. */
+static axis_scale nice_axis(double lo, double hi) {
+  double range = hi - lo;
+  const double mag_floor = 1e-9 * fmax(1.0, fmax(fabs(lo), fabs(hi)));
+  if (range < mag_floor) { /* one value, or none: show a unit-ish window around it */
+    lo -= 0.5 * fmax(1.0, fabs(lo));
+    hi += 0.5 * fmax(1.0, fabs(hi));
+    range = hi - lo;
+  }
+  axis_scale s = {lo - 0.05 * range, hi + 0.05 * range, 0, 0};
+  const double raw = (s.hi - s.lo) / 6.0, mag = pow(10.0, floor(log10(raw)));
+  const double m = raw / mag;
+  const double mult = m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10;
+  s.step = mult * mag;
+  s.decimals = (int)fmax(0.0, -floor(log10(s.step) + 1e-9)) + (mult == 2.5 ? 1 : 0);
+  return s;
+}
+
+static void value_ticks(vaecl_canvas *c, const vaecl_plot_layout *a, const axis_scale *sx,
+                        const axis_scale *sy) {
+  int widest = 0;
+  for (int axis = 0; axis < 2; axis++) {
+    const axis_scale *s = axis ? sy : sx;
+    for (double k = ceil(s->lo / s->step); k * s->step <= s->hi; k++) {
+      const double v = k * s->step, t = (v - s->lo) / (s->hi - s->lo);
+      char buf[LABEL_W];
+      format_tick(buf, v, s->decimals);
+      if (axis == 0) {
+        x_tick(c, a, a->x + (int)lround(t * (a->w - 1)), buf);
+      } else {
+        y_tick(c, a, a->y + a->h - 1 - (int)lround(t * (a->h - 1)), buf);
+        const int w = vaecl_font_text_width(buf, TXT);
+        widest = w > widest ? w : widest;
+      }
+    }
+  }
+  axes(c, a, a->x - 1 - TICK - GAP - widest);
+}
+
+/* Ten blocks, class 0 at the bottom like matplotlib's colorbar, names on the right. */
+static void colour_bar(vaecl_canvas *c, const vaecl_plot_layout *a, const char *const names[10]) {
+  const int x = a->x + a->w + 1 + BAR_GAP;
+  for (int k = 0; k < 10; k++) {
+    const int top = a->y + (9 - k) * a->h / 10, bottom = a->y + (10 - k) * a->h / 10;
+    const unsigned char *p = vaecl_plot_palette[k];
+    vaecl_canvas_fill(c, x, top, BAR_W, bottom - top, (vaecl_rgb){p[0], p[1], p[2]});
+    const int mid = (top + bottom) / 2;
+    vaecl_canvas_fill(c, x + BAR_W + 1, mid, TICK, 1, black);
+    vaecl_canvas_text(c, x + BAR_W + 1 + TICK + GAP, mid - CAP_PX / 2, TXT, names[k], black);
+  }
+  vaecl_canvas_frame(c, x - 1, a->y - 1, BAR_W + 2, a->h + 2, 1, black);
+}
+
+static int check_clusters(const char *path, const float *means, const unsigned char *labels,
+                          size_t count, const char *const names[10]) {
+  if (!names)
+    return vaecl_fail("%s: label clusters plot: no class names", path);
+  for (int k = 0; k < 10; k++)
+    if (!names[k])
+      return vaecl_fail("%s: label clusters plot: class name %d is NULL", path, k);
+  if (count && (!means || !labels))
+    return vaecl_fail("%s: label clusters plot: no means or labels for %zu points", path, count);
+  for (size_t i = 0; i < count; i++)
+    if (labels[i] > 9)
+      return vaecl_fail("%s: label clusters plot: label %u of point %zu is outside 0..9", path,
+                        (unsigned)labels[i], i);
+  return 0;
+}
+
+int vaecl_plot_label_clusters(const char *path, const float *means, const unsigned char *labels,
+                              size_t count, const char *const class_names[10]) {
+  if (!path)
+    return vaecl_fail("label clusters plot: no output path");
+  if (check_clusters(path, means, labels, count, class_names))
+    return -1;
+  double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+  for (size_t i = 0; i < count; i++)
+    if (isfinite(means[2 * i]) && isfinite(means[2 * i + 1]))
+      for (int d = 0; d < 2; d++) {
+        lo[d] = fmin(lo[d], means[2 * i + d]);
+        hi[d] = fmax(hi[d], means[2 * i + d]);
+      }
+  for (int d = 0; d < 2; d++)
+    if (lo[d] > hi[d]) { /* no finite points: matplotlib's default view */
+      lo[d] = -1 / 1.1;
+      hi[d] = 1 / 1.1;
+    }
+  const axis_scale sx = nice_axis(lo[0], hi[0]), sy = nice_axis(lo[1], hi[1]);
+  vaecl_plot_layout a;
+  vaecl_plot_label_clusters_layout(&a);
+  vaecl_canvas c;
+  if (vaecl_canvas_init(&c, a.width, a.height, white))
+    return vaecl_fail_context("%s: ", path);
+  for (size_t i = 0; i < count; i++) {
+    const double u = means[2 * i], v = means[2 * i + 1];
+    if (!isfinite(u) || !isfinite(v))
+      continue;
+    const unsigned char *p = vaecl_plot_palette[labels[i]];
+    vaecl_canvas_disc(&c, a.x + (int)lround((u - sx.lo) / (sx.hi - sx.lo) * (a.w - 1)),
+                      a.y + a.h - 1 - (int)lround((v - sy.lo) / (sy.hi - sy.lo) * (a.h - 1)), DOT,
+                      (vaecl_rgb){p[0], p[1], p[2]});
+  }
+  value_ticks(&c, &a, &sx, &sy);
+  colour_bar(&c, &a, class_names);
+  const int rc = vaecl_canvas_write_png(&c, path);
+  vaecl_canvas_free(&c);
+  return rc;
+}
