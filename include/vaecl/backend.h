@@ -1,9 +1,18 @@
 /* The compute backend interface: everything the layer graph needs from a device.
  *
- * The graph (graph.c, train.c) only sees this header, never OpenCL. A backend owns
- * its buffers (vb_buf) and runs each op asynchronously in submission order; results
+ * The graph (src/nn) only sees this header, never OpenCL. A backend owns its
+ * buffers (vb_buf) and runs each op asynchronously in submission order; results
  * become visible to the host through read(), which waits. All matrices are
- * row-major and packed; image tensors are NHWC, as in Keras. */
+ * row-major and packed; image tensors are NHWC, as in Keras.
+ *
+ * Units: the memory functions (alloc, write, read) count bytes, because buffers
+ * hold bytes (images), uint32 (indices) and floats; every compute op counts
+ * elements of its operands (floats unless it says otherwise).
+ *
+ * A backend is a vb_ops table (its interface) plus a vb_backend (its context):
+ * src/backend/<name>/ implements one, and src/backend/registry.c creates them by
+ * name. Adding an op means one entry here, one in each backend and one test case
+ * in tests/test_backend_ops.c. */
 #ifndef VAECL_BACKEND_H
 #define VAECL_BACKEND_H
 
@@ -11,11 +20,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct vb_buf vb_buf;         /* device buffer, opaque */
 typedef struct vb_backend vb_backend; /* one device + queue */
 typedef struct vb_mark vb_mark;       /* a point in the device's queue, opaque */
 
-typedef enum { VB_ACT_NONE = 0, VB_ACT_RELU = 1 } vb_act;
+/* The version of this interface; a backend built for another one is refused. */
+#define VB_OPS_VERSION 2
+
+/* Activations. The backward pass is computed from the activation's output y:
+ * relu: y > 0; leaky_relu: y > 0 ? 1 : alpha; sigmoid: y(1-y); tanh: 1-y^2. */
+typedef enum {
+  VB_ACT_NONE = 0,
+  VB_ACT_RELU = 1,
+  VB_ACT_LEAKY_RELU = 2,
+  VB_ACT_SIGMOID = 3,
+  VB_ACT_TANH = 4
+} vb_act;
 
 /* Geometry shared by im2col and col2im. The "image" is the spatial grid with
  * `c` channels (the conv input, or the conv-transpose output); the "grid" is the
@@ -34,11 +58,15 @@ typedef struct {
 } vb_adam_step;
 
 typedef struct vb_ops {
-  /* Buffers (sizes in bytes). write/read offsets are in bytes too. */
+  const char *name; /* "opencl", "cpu" */
+  int version;      /* VB_OPS_VERSION */
+
+  /* ---- memory (bytes) ---- */
   vb_buf *(*alloc)(vb_backend *, size_t bytes);
   void (*release)(vb_backend *, vb_buf *);
   int (*write)(vb_backend *, vb_buf *dst, size_t offset, const void *src, size_t bytes);
   int (*read)(vb_backend *, const vb_buf *src, size_t offset, void *dst, size_t bytes);
+  /* ---- generic primitives (element counts) ---- */
   int (*fill)(vb_backend *, vb_buf *dst, float value, size_t count);
 
   /* C[m,n] = alpha * op(A) * op(B) + beta * C; op(X) is X or X^T (ta/tb). Packed:
@@ -52,22 +80,33 @@ typedef struct vb_ops {
    * (the adjoint of im2col); overwrites img. */
   int (*col2im)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
 
-  /* y[rows, cols] = act(y + bias[cols]) in place. */
+  /* y[rows, cols] = act(y + bias[cols]) in place; alpha is leaky_relu's slope. */
   int (*bias_act)(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols,
-                  vb_act act);
+                  vb_act act, float alpha);
   /* dy *= act'(y), where y is the activation's output. */
-  int (*act_backward)(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act act);
+  int (*act_backward)(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act act,
+                      float alpha);
   /* db[cols] = sum over rows of dy[rows, cols]. */
   int (*bias_grad)(vb_backend *, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols);
 
-  /* Sigmoid + binary cross-entropy on logits, per element:
-   * loss[i] = softplus(z) - x*z, dlogits[i] = (sigmoid(z) - x) * grad_scale. */
-  int (*bce_logits)(vb_backend *, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
-                    vb_buf *loss, size_t count, float grad_scale);
   /* acc[slot] += scale * sum(x[0..count)): a deterministic on-device reduction. */
   int (*accumulate)(vb_backend *, vb_buf *acc, int slot, const vb_buf *x, size_t count,
                     float scale);
 
+  /* ---- losses (per element; the caller reduces with accumulate) ---- */
+  /* Sigmoid + binary cross-entropy on logits, per element:
+   * loss[i] = softplus(z) - x*z, dlogits[i] = (sigmoid(z) - x) * grad_scale. */
+  int (*bce_logits)(vb_backend *, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
+                    vb_buf *loss, size_t count, float grad_scale);
+  /* Gaussian negative log-likelihood with one log-variance lv = log_var[0] shared by
+   * every element: loss[i] = 0.5 * ((x - mu)^2 * exp(-lv) + lv + log(2 pi)),
+   * dmean[i] = (mu - x) * exp(-lv) * grad_scale, and, when dlog_var is not NULL,
+   * dlog_var[i] = 0.5 * (1 - (x - mu)^2 * exp(-lv)) (unscaled: the caller sums it). */
+  int (*gaussian_nll)(vb_backend *, const vb_buf *mean, const vb_buf *target,
+                      const vb_buf *log_var, vb_buf *dmean, vb_buf *loss, vb_buf *dlog_var,
+                      size_t count, float grad_scale);
+
+  /* ---- the VAE's own ops ---- */
   /* Reparameterisation. stats[batch, 2*latent] holds mean | log_var per row.
    * eps[b,j] = N(0,1) from the counter-based RNG at (seed, step, b*latent+j);
    * z = mean + exp(0.5*log_var) * eps. */
@@ -78,6 +117,7 @@ typedef struct vb_ops {
   int (*sample_kl_backward)(vb_backend *, const vb_buf *stats, const vb_buf *eps, const vb_buf *dz,
                             vb_buf *dstats, vb_buf *kl, int batch, int latent, float kl_scale);
 
+  /* ---- optimizer and data ---- */
   /* param -= alpha * m / (sqrt(v) + eps) after the moment updates (Keras Adam). */
   int (*adam)(vb_backend *, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v, size_t count,
               const vb_adam_step *);
@@ -87,6 +127,7 @@ typedef struct vb_ops {
   int (*gather_images)(vb_backend *, const vb_buf *pixels, const vb_buf *index, size_t first,
                        size_t count, size_t pixels_per_image, vb_buf *out);
 
+  /* ---- synchronisation ---- */
   /* Waits for all submitted work. */
   int (*finish)(vb_backend *);
   /* A marker after all work submitted so far, and a wait for one (which also
@@ -104,4 +145,7 @@ struct vb_backend {
   char gemm_note[128];   /* which GEMM parameters are in effect, for reports */
 };
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,45 +1,64 @@
-/* Versioned, checksummed model checkpoints.
+/* Model checkpoints: safetensors files that numpy and PyTorch read as they are.
  *
- * File layout (little-endian): magic "VAECLCKP", u32 format version, u32 header
- * bytes, the header (model config, training position, tensor table), the tensor data
- * as float32, and a CRC-32 (zlib) of everything before it. Written to a temporary
- * file, flushed and renamed, so a crash never leaves a half-written checkpoint. */
+ * Layout (https://github.com/huggingface/safetensors): u64 little-endian header
+ * length N, N bytes of JSON (padded with spaces to a multiple of 8), then the tensor
+ * data, little-endian float32, in the order of their offsets. Each tensor has
+ * its Keras shape: conv kernels [k,k,in,out], conv-transpose [k,k,out,in], dense
+ * [in,out], biases [out]. Adam's moments are tensors named "adam.m.<name>" and
+ * "adam.v.<name>". The JSON's "__metadata__" holds strings only:
+ *   "format": "vaecl-checkpoint", "format_version": "2",
+ *   "model": the model file's text, "seed", "epochs_done", "adam_steps", "batch",
+ *   "checksum": CRC-32 (8 hex digits) of the model text followed by the data bytes.
+ * Written to a temporary file, flushed, fsync'd and renamed, so a crash never
+ * leaves a half-written checkpoint. Format-1 files (vaecl 0.1's "VAECLCKP" binary
+ * format) still load: their model is rebuilt as model-file text. */
 #ifndef VAECL_CHECKPOINT_H
 #define VAECL_CHECKPOINT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include <vaecl/model_config.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
 
-#define VAECL_CHECKPOINT_VERSION 1u
-#define VAECL_CHECKPOINT_MAX_TENSORS 64
+#define VAECL_CHECKPOINT_VERSION 2u
+#define VAECL_CKPT_NAME_MAX 64
+#define VAECL_CKPT_MAX_RANK 4
 
 typedef struct {
-  char name[32]; /* "enc.conv1.w", "adam.m.enc.conv1.w", ... */
-  size_t count;
-  float *data; /* owned by the checkpoint after load; borrowed when saving */
+  char name[VAECL_CKPT_NAME_MAX]; /* "enc.conv1.w", "adam.m.enc.conv1.w", ... */
+  int rank;
+  size_t shape[VAECL_CKPT_MAX_RANK];
+  size_t count; /* product of the shape */
+  float *data;  /* owned by the checkpoint after load; borrowed when saving */
 } vaecl_ckpt_tensor;
 
 typedef struct {
-  vaecl_model_config config;
-  uint64_t seed;
+  char *model_text;     /* the model file (owned after load; borrowed when saving) */
+  uint64_t seed;        /* weights, shuffling and sampling noise */
   uint32_t epochs_done; /* completed epochs */
   uint64_t adam_steps;  /* optimizer steps taken, for Adam's bias correction */
+  uint32_t batch;       /* the batch size training used; 0 when unknown (format 1) */
+  uint32_t format_version; /* of the file loaded: 1 or 2 */
   size_t tensor_count;
-  vaecl_ckpt_tensor tensors[VAECL_CHECKPOINT_MAX_TENSORS];
+  vaecl_ckpt_tensor *tensors; /* tensor_count entries (owned after load) */
 } vaecl_checkpoint;
 
 int vaecl_checkpoint_save(const char *path, const vaecl_checkpoint *);
-/* Fails, naming the path, when a save there could not create its temporary file:
- * lets training refuse a bad --out before its first epoch rather than after. */
+/* Fails, naming the path, when a save there could not create its temporary file
+ * (or path is a directory): lets training refuse a bad output path before its
+ * first epoch rather than after. */
 int vaecl_checkpoint_check_writable(const char *path);
-/* Fails with a message naming the file on a bad magic, a newer version, a checksum
- * mismatch, a truncated file or an invalid config. */
+/* Reads format 2 (safetensors) or format 1. Fails with a message naming the file on
+ * a bad header, a checksum mismatch, a truncated file or an unknown format. */
 int vaecl_checkpoint_load(const char *path, vaecl_checkpoint *out);
-/* Frees tensors loaded by vaecl_checkpoint_load. */
+/* Frees what vaecl_checkpoint_load allocated. */
 void vaecl_checkpoint_free(vaecl_checkpoint *);
 /* The tensor called name, or NULL. */
 const vaecl_ckpt_tensor *vaecl_checkpoint_find(const vaecl_checkpoint *, const char *name);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

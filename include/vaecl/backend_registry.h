@@ -1,0 +1,48 @@
+/* Backends by name: the only place that knows which backends exist. Callers create
+ * a backend here and then use its vb_ops table; nothing else names a backend. */
+#ifndef VAECL_BACKEND_REGISTRY_H
+#define VAECL_BACKEND_REGISTRY_H
+
+#include <stddef.h>
+
+#include <vaecl.h>
+#include <vaecl/backend.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  VAECL_LAYOUT_AUTO = 0, /* rows on CPU devices, channels on GPUs */
+  VAECL_LAYOUT_ROWS,
+  VAECL_LAYOUT_CHANNELS
+} vaecl_work_layout;
+
+/* What a caller may choose about a backend. The library reads no environment
+ * variables: the command line maps its options and VAECL_* variables onto these. */
+typedef struct {
+  int device;            /* index in the backend's device list; -1: its default choice */
+  const char *cache_dir; /* OpenCL: where compiled kernels are cached; NULL: no cache */
+  int gemm_tuning;       /* OpenCL: 1 (default) vaecl's GEMM parameters on CPU devices;
+                            0 CLBlast's defaults */
+  vaecl_work_layout work_layout; /* OpenCL: im2col/col2im work layout */
+  int profile; /* OpenCL: time every op (waits after each; slow); see vaecl_backend_profile */
+} vaecl_backend_options;
+
+vaecl_backend_options vaecl_backend_defaults(void);
+
+/* "opencl" or "cpu"; NULL means "opencl". NULL with a message that lists the
+ * backends when the name is unknown. */
+vb_backend *vaecl_backend_create(const char *name, const vaecl_backend_options *);
+
+/* The names of the registered backends, NULL-terminated. */
+const char *const *vaecl_backend_names(void);
+
+/* Every device of every backend, in one list (free() it): OpenCL devices first with
+ * their flat index, then the CPU backend's single device. */
+int vaecl_backend_list_devices(vaecl_device_info **out, size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
