@@ -1,6 +1,7 @@
 /* The reference model's training trajectory, pinned bit for bit.
  *
- * The digests below were recorded at commit 1ee90f2 (before models became files):
+ * The digests below were recorded at commit 1ee90f2 (before models became files;
+ * tensor data in order, without their names, which changed with model files):
  * the reference model, seed 1, trained for 2 epochs at batch 128 on the first 512
  * fixture images, on PoCL's CPU device. Any change that alters one bit of the
  * weights, Adam's moments or the reported losses of the default model fails here.
@@ -23,7 +24,7 @@ static const struct {
   const char *device;
   uint64_t state, loss;
 } pins[] = {
-    {"pthread-skylake-avx512-Intel(R) Xeon(R) Processor", 0x561e3da2aa87ba36ull,
+    {"pthread-skylake-avx512-Intel(R) Xeon(R) Processor", 0xd7433f7729b1e2acull,
      0x2e3f16d4c4a4c1f5ull},
 };
 
@@ -43,20 +44,21 @@ START_TEST(reference_trajectory_is_unchanged) {
   vaecl_dataset data;
   ck_assert_msg(vaecl_idx_load(images, labels, &data) == 0, "%s", vaecl_last_error());
   vaecl_dataset_truncate(&data, 512);
-  const vaecl_model_config cfg = vaecl_model_config_default();
-  vaecl_model *m = vaecl_model_create(be, &cfg, 128, 1);
+  vaecl_model_spec spec; /* the shipped file, not the built-in copy */
+  snprintf(images, sizeof images, "%s/models/fashion-mnist-vae.vae", dir);
+  ck_assert_msg(vaecl_model_spec_load(images, &spec) == 0, "%s", vaecl_last_error());
+  vaecl_model *m = vaecl_model_create(be, &spec, 128, 1);
   ck_assert_ptr_nonnull(m);
   vaecl_train_options opt = vaecl_train_defaults();
   opt.epochs = 2;
-  opt.log = fopen("/dev/null", "w");
-  vaecl_epoch_metrics last;
-  ck_assert_msg(vaecl_train(m, be, &data, &opt, 0, &last) == 0, "%s", vaecl_last_error());
-  fclose(opt.log);
+  vaecl_train_result result;
+  ck_assert_msg(vaecl_train(m, be, &data, &opt, 0, &result) == 0, "%s", vaecl_last_error());
+  const vaecl_epoch_metrics last = result.last;
+  vaecl_model_spec_free(&spec);
   vaecl_checkpoint ck;
   ck_assert_int_eq(vaecl_model_to_checkpoint(m, &ck), 0);
   uint64_t state = 0xcbf29ce484222325ull;
   for (size_t i = 0; i < ck.tensor_count; i++) {
-    state = fnv1a(state, ck.tensors[i].name, strlen(ck.tensors[i].name));
     state = fnv1a(state, ck.tensors[i].data, ck.tensors[i].count * sizeof(float));
   }
   state = fnv1a(state, &ck.adam_steps, sizeof ck.adam_steps);

@@ -1,8 +1,9 @@
-/* The VAE as a small layer graph over the backend interface (no OpenCL here).
+/* A VAE as a layer graph over the backend interface (no OpenCL here), built from a
+ * model file (vaecl/model_spec.h).
  *
  * Two chains of layers, encoder and decoder, joined by the sampling node:
- *   images -> conv -> conv -> dense -> heads[mean|log_var] -> sample z -> dense
- *          -> convT -> convT -> convT -> logits
+ *   images -> encoder layers -> heads[mean|log_var] -> sample z -> decoder layers
+ *          -> output (logits for a Bernoulli likelihood, the mean for a Gaussian)
  * A train step runs forward, the loss, backward and Adam entirely on the device;
  * the per-step losses are summed on the device and read once per report. */
 #ifndef VAECL_GRAPH_H
@@ -13,7 +14,11 @@
 
 #include <vaecl/backend.h>
 #include <vaecl/checkpoint.h>
-#include <vaecl/model_config.h>
+#include <vaecl/model_spec.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct vaecl_model vaecl_model;
 
@@ -25,12 +30,12 @@ typedef struct {
 vaecl_adam_config vaecl_adam_default(void);
 
 /* Allocates everything for batches of up to max_batch images and draws Glorot-uniform
- * weights (zero biases) from `seed`. */
-vaecl_model *vaecl_model_create(vb_backend *, const vaecl_model_config *, int max_batch,
+ * weights (zero biases) from `seed`. The model keeps its own copy of the spec. */
+vaecl_model *vaecl_model_create(vb_backend *, const vaecl_model_spec *, int max_batch,
                                 uint64_t seed);
 void vaecl_model_destroy(vaecl_model *);
 
-const vaecl_model_config *vaecl_model_get_config(const vaecl_model *);
+const vaecl_model_spec *vaecl_model_get_spec(const vaecl_model *);
 size_t vaecl_model_parameter_count(const vaecl_model *);
 /* The largest batch the buffers were made for. */
 int vaecl_model_max_batch(const vaecl_model *);
@@ -48,13 +53,15 @@ int vaecl_model_train_step(vaecl_model *, const vb_buf *images, int batch, uint6
 int vaecl_model_compute_gradients(vaecl_model *, const vb_buf *images, int batch, uint64_t step);
 
 /* The running sums since the last reset: sums[0] reconstruction, sums[1] KL (each a
- * sum of per-batch means). Blocks until the device is done. */
+ * sum of per-batch means; the KL is not weighted by beta). Blocks until the device
+ * is done. */
 int vaecl_model_read_loss_sums(vaecl_model *, double sums[2]);
 int vaecl_model_reset_loss_sums(vaecl_model *);
 
 /* Encoder means and log-variances: stats[batch, 2*latent] on the host. */
 int vaecl_model_encode(vaecl_model *, const vb_buf *images, int batch, float *stats);
-/* Decoded images (sigmoid applied) for z[batch, latent] given on the host. */
+/* Decoded images for z[batch, latent] given on the host: pixel probabilities
+ * (Bernoulli) or means (Gaussian), [batch, image_size]. */
 int vaecl_model_decode(vaecl_model *, const float *z, int batch, float *images);
 
 /* Parameters by index, for tests and checkpoints: name, element count, and host
@@ -66,10 +73,13 @@ int vaecl_model_read_param(vaecl_model *, size_t i, float *out);
 int vaecl_model_write_param(vaecl_model *, size_t i, const float *in);
 int vaecl_model_read_grad(vaecl_model *, size_t i, float *out);
 
-/* Checkpoint contents: parameters, Adam moments and step count. to_checkpoint fills
- * ck with malloc'd copies (free with vaecl_checkpoint_free); from_checkpoint checks
- * that the config matches and uploads. */
+/* Checkpoint contents: the model text, parameters, Adam moments and step count.
+ * to_checkpoint fills ck with malloc'd copies (free with vaecl_checkpoint_free);
+ * from_checkpoint checks every tensor's name and shape and uploads. */
 int vaecl_model_to_checkpoint(vaecl_model *, vaecl_checkpoint *ck);
 int vaecl_model_from_checkpoint(vaecl_model *, const vaecl_checkpoint *ck);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

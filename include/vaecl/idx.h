@@ -9,7 +9,7 @@ typedef struct {
   uint8_t *pixels; /* count * rows * cols bytes, row-major, 0..255 */
   uint8_t *labels; /* count labels, 0..9 */
   size_t count;
-  int rows, cols;
+  int rows, cols, channels; /* channels: 1 for grey IDX files */
 } vaecl_dataset;
 
 /* Reads an images file (magic 0x00000803, dims count x rows x cols) and the matching

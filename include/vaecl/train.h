@@ -1,40 +1,69 @@
-/* The training loop: epochs of shuffled mini-batches, Keras-style reports, a
- * checkpoint after every epoch (and on Ctrl-C). */
+/* The training loop: epochs of shuffled mini-batches, metrics as Keras computes
+ * them, a checkpoint after every epoch and when stopped. It prints nothing: the
+ * caller gets every report through callbacks. */
 #ifndef VAECL_TRAIN_H
 #define VAECL_TRAIN_H
 
+#include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <vaecl/backend.h>
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Means over the batches so far (Keras' running metrics). loss is
+ * reconstruction_loss + kl_weight * kl_loss. */
 typedef struct {
-  int epochs;    /* 10 */
+  int epoch, epochs; /* 1-based epoch, and the run's total */
+  int step, steps;   /* steps done in this epoch, and its total */
+  double seconds;    /* since the epoch began */
+  double loss, reconstruction_loss, kl_loss;
+} vaecl_epoch_metrics;
+
+typedef struct {
+  void *user; /* passed to every callback */
+  void (*on_epoch_begin)(void *user, int epoch, int epochs);
+  /* Within an epoch, at most every progress_interval seconds (each call waits for
+   * the device to catch up, so keep the interval at a second or more). */
+  void (*on_progress)(void *user, const vaecl_epoch_metrics *);
+  void (*on_epoch_end)(void *user, const vaecl_epoch_metrics *);
+  double progress_interval; /* seconds; 0: no progress calls */
+} vaecl_train_callbacks;
+
+typedef struct {
+  int epochs;    /* the total, counting epochs a resumed run already did (10) */
   int batch;     /* 128 */
   uint64_t seed; /* weights, shuffling and sampling noise */
   vaecl_adam_config adam;
-  const char *out_path; /* checkpoint written after each epoch; NULL: none */
-  FILE *log;            /* per-epoch lines (stdout) */
-  FILE *progress;       /* live progress within an epoch, or NULL */
-  int progress_is_tty;  /* redraw one line each second; else a plain line every 30 s */
+  const char *out_path; /* checkpoint written after each epoch and when stopped; NULL: none */
+  vaecl_train_callbacks callbacks;
+  /* Polled before each step: once nonzero, the run stops after the current step,
+   * saves and returns. A signal handler may set it. NULL: never stops early. */
+  const volatile sig_atomic_t *stop;
 } vaecl_train_options;
 
 typedef struct {
-  double loss, reconstruction_loss, kl_loss; /* means over the epoch's batches */
-  double seconds;
-  int steps;
-} vaecl_epoch_metrics;
+  uint32_t epochs_done; /* completed epochs, as recorded in the last checkpoint */
+  int interrupted;      /* stopped through opt->stop before the last epoch ended */
+  int stopped_at_step;  /* when interrupted: steps done of the unfinished epoch */
+  int saved;            /* a checkpoint was written to out_path */
+  vaecl_epoch_metrics last; /* the last completed epoch's metrics */
+} vaecl_train_result;
 
 vaecl_train_options vaecl_train_defaults(void);
 
 /* Trains m (fresh, or restored from a checkpoint with `epochs_done` completed) on
- * the data set. last (optional) gets the final epoch's metrics. */
+ * the data set until opt->epochs are done. 0 on success, also when stopped through
+ * opt->stop (result->interrupted then says so); -1 with a message on failure. A
+ * run with nothing left to do returns 0 with result->saved == 0. result may be NULL. */
 int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
-                const vaecl_train_options *opt, uint32_t epochs_done, vaecl_epoch_metrics *last);
+                const vaecl_train_options *opt, uint32_t epochs_done, vaecl_train_result *result);
 
-/* Set by SIGINT: the loop stops after the current step and saves. */
-void vaecl_train_request_stop(void);
-
+#ifdef __cplusplus
+}
+#endif
 #endif

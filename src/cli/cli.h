@@ -1,21 +1,34 @@
-/* The `vaecl` command: one function per verb. */
+/* The `vaecl` command: one function per verb, and the helpers they share. */
 #ifndef VAECL_CLI_H
 #define VAECL_CLI_H
 
 #include <stddef.h>
 
 #include <vaecl/backend.h>
+#include <vaecl/checkpoint.h>
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
+#include <vaecl/model_spec.h>
 
 typedef struct {
-  int device; /* --device N; -1: first GPU, else first device */
+  int device;          /* --device N; -1: the backend's default choice */
+  const char *backend; /* --backend NAME; NULL: opencl */
 } cli_globals;
 
 int cli_devices(const cli_globals *, int argc, char **argv);
 int cli_train(const cli_globals *, int argc, char **argv);
 int cli_bench(const cli_globals *, int argc, char **argv);
 int cli_plot(const cli_globals *, int argc, char **argv);
+int cli_summary(const cli_globals *, int argc, char **argv);
+
+/* The backend the global options name, with the VAECL_* environment variables
+ * (cache directory, GEMM tuning, work layout, profiling) mapped onto its options. */
+vb_backend *cli_backend_open(const char *backend_name, int device);
+
+/* --model PATH: a model file or a checkpoint (recognised by its content); NULL is
+ * the reference model. *ck (when not NULL) receives the checkpoint, if it is one
+ * (else it is zeroed). Messages name the path. */
+int cli_load_model(const char *path, vaecl_model_spec *spec, vaecl_checkpoint *ck);
 
 /* The figures for a trained model, to PREFIX-latent-grid.png and PREFIX-clusters.png. */
 int cli_write_plots(vaecl_model *, vb_backend *, const vaecl_dataset *, const char *prefix);

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <vaecl/backend_opencl.h>
 #include "cli/cli.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -15,23 +14,29 @@
 #include <vaecl/step_window.h>
 
 typedef struct {
-  long batch, steps, warmup, latent;
+  long batch, steps, warmup;
+  const char *model;
 } bench_args;
 
 static int parse(int argc, char **argv, bench_args *a) {
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i], *v;
     if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
-      printf("usage: vaecl [--device N] bench [--batch 128] [--steps 20] [--warmup 3] "
-             "[--latent 2]\n\nTimes training steps (forward, loss, backward, Adam) of the "
-             "default model on synthetic 28x28 images, and forward passes of the encoder alone, "
-             "in one run; prints milliseconds per step and images per second.\n");
+      printf("usage: vaecl [--backend NAME] [--device N] bench [--model FILE] [--batch 128] "
+             "[--steps 20] [--warmup 3]\n\nTimes training steps (forward, loss, backward, "
+             "Adam) of a model (default: the reference model) on synthetic images of its "
+             "input size, and forward passes of the encoder alone, in one run; prints "
+             "milliseconds per step and images per second.\n");
       exit(0);
+    }
+    if (!strcmp(opt, "--model")) {
+      if (cli_option_value(argc, argv, &i, &a->model))
+        return -1;
+      continue;
     }
     long *dst = !strcmp(opt, "--batch")    ? &a->batch
                 : !strcmp(opt, "--steps")  ? &a->steps
                 : !strcmp(opt, "--warmup") ? &a->warmup
-                : !strcmp(opt, "--latent") ? &a->latent
                                            : NULL;
     if (!dst) {
       fprintf(stderr, "vaecl bench: unknown option '%s' (see --help)\n", opt);
@@ -43,13 +48,11 @@ static int parse(int argc, char **argv, bench_args *a) {
   return 0;
 }
 
-static int run(vb_backend *be, const bench_args *a) {
-  vaecl_model_config cfg = vaecl_model_config_default();
-  cfg.latent = (int)a->latent;
-  vaecl_model *m = vaecl_model_create(be, &cfg, (int)a->batch, 1);
-  const size_t n = (size_t)a->batch * cfg.image_h * cfg.image_w * cfg.channels;
+static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a) {
+  vaecl_model *m = vaecl_model_create(be, spec, (int)a->batch, 1);
+  const size_t n = (size_t)a->batch * vaecl_shape_size(&spec->input);
   float *host = malloc(n * sizeof *host);
-  float *stats = malloc((size_t)a->batch * 2 * cfg.latent * sizeof *stats);
+  float *stats = malloc((size_t)a->batch * 2 * spec->latent * sizeof *stats);
   vb_buf *images = NULL;
   int rc = m ? 0 : -1; /* vaecl_model_create has said why */
   if (rc == 0 && (!host || !stats))
@@ -90,6 +93,7 @@ static int run(vb_backend *be, const bench_args *a) {
   if (rc == 0) {
     const double ms_step = 1e3 * t_step / a->steps, ms_fwd = 1e3 * t_fwd / a->steps;
     printf("device: %s\n", be->device_name);
+    printf("model: %s\n", spec->source);
     printf("GEMM parameters: %s\n", be->gemm_note);
     printf("batch %ld, %ld timed steps after %ld warm-up\n", a->batch, a->steps, a->warmup);
     printf("train step:      %8.2f ms/step  %9.0f images/s\n", ms_step,
@@ -108,15 +112,22 @@ static int run(vb_backend *be, const bench_args *a) {
 }
 
 int cli_bench(const cli_globals *g, int argc, char **argv) {
-  bench_args a = {.batch = 128, .steps = 20, .warmup = 3, .latent = 2};
+  bench_args a = {.batch = 128, .steps = 20, .warmup = 3};
   if (parse(argc, argv, &a) != 0)
     return 2;
-  vb_backend *be = vb_opencl_create(g->device);
+  vaecl_model_spec spec;
+  if (cli_load_model(a.model, &spec, NULL) != 0) {
+    fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
+    return 2;
+  }
+  vb_backend *be = cli_backend_open(g->backend, g->device);
   if (!be) {
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
+    vaecl_model_spec_free(&spec);
     return 1;
   }
-  const int rc = run(be, &a);
+  const int rc = run(be, &spec, &a);
+  vaecl_model_spec_free(&spec);
   if (rc != 0)
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
   be->ops->destroy(be);

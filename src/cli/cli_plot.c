@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vaecl/backend_opencl.h>
 #include <vaecl/checkpoint.h>
 #include "cli/cli.h"
 #include "util/error.h"
@@ -88,23 +87,29 @@ int cli_plot(const cli_globals *g, int argc, char **argv) {
   if (prefix_arg)
     snprintf(prefix, sizeof prefix, "%s", prefix_arg);
   vaecl_checkpoint ck;
+  vaecl_model_spec spec;
   vaecl_dataset data = {0};
   vb_backend *be = NULL;
   vaecl_model *m = NULL;
-  int rc = vaecl_checkpoint_load(model_path, &ck);
+  int rc = cli_load_model(model_path, &spec, &ck);
+  if (rc == 0 && !ck.model_text) {
+    vaecl_model_spec_free(&spec);
+    rc = vaecl_fail("%s is a model file; plot needs a checkpoint written by train", model_path);
+  }
   if (rc == 0) {
     rc = vaecl_idx_load_dir(data_dir, &data);
     if (rc == 0 && limit > 0 && (size_t)limit < data.count)
       vaecl_dataset_truncate(&data, (size_t)limit);
-    if (rc == 0 && !(be = vb_opencl_create(g->device)))
+    if (rc == 0 && !(be = cli_backend_open(g->backend, g->device)))
       rc = -1;
-    if (rc == 0 && !(m = vaecl_model_create(be, &ck.config, PLOT_BATCH, ck.seed)))
+    if (rc == 0 && !(m = vaecl_model_create(be, &spec, PLOT_BATCH, ck.seed)))
       rc = -1;
     if (rc == 0)
       rc = vaecl_model_from_checkpoint(m, &ck);
     if (rc == 0)
       rc = cli_write_plots(m, be, &data, prefix);
     vaecl_checkpoint_free(&ck);
+    vaecl_model_spec_free(&spec);
   }
   if (rc != 0)
     fprintf(stderr, "vaecl plot: %s\n", vaecl_last_error());

@@ -1,11 +1,11 @@
-/* vaecl train: the Keras Fashion-MNIST VAE recipe, end to end. */
+/* vaecl train: a model file (the Keras Fashion-MNIST VAE by default) trained on a
+ * data set, with Keras-style epoch lines, checkpoints and figures. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <vaecl/backend_opencl.h>
 #include <vaecl/checkpoint.h>
 #include "cli/cli.h"
 #include "util/error.h"
@@ -14,17 +14,18 @@
 #include <vaecl/train.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: vaecl [--device N] train [options]\n"
+  fprintf(f, "usage: vaecl [--backend NAME] [--device N] train [options]\n"
              "\n"
-             "Trains the VAE (conv encoder, conv-transpose decoder, BCE + KL loss, Adam) and\n"
-             "writes a checkpoint after every epoch.\n"
+             "Trains a VAE described by a model file (default: the Keras Fashion-MNIST model,\n"
+             "see `vaecl summary`) with Adam, and writes a checkpoint after every epoch.\n"
              "\n"
              "options:\n"
-             "  --data DIR      IDX files (train-*, t10k-*, plain or .gz); default\n"
+             "  --model FILE    a model file (data/models/*.vae); default: the reference model\n"
+             "  --data PATH     IDX files (train-*, t10k-*, plain or .gz) or a folder of PNG\n"
+             "                  images (one subfolder per class, or flat); default\n"
              "                  " VAECL_DEFAULT_DATA_DIR "\n"
-             "  --epochs N      epochs (default 10)\n"
+             "  --epochs N      total epochs, counting those a resumed run already did (10)\n"
              "  --batch N       batch size (default 128)\n"
-             "  --latent N      latent dimensions (default 2)\n"
              "  --lr X          Adam learning rate (default 0.001)\n"
              "  --seed S        seed for weights, shuffling and sampling (default 1)\n"
              "  --limit N       use only the first N images\n"
@@ -38,7 +39,8 @@ static void usage(FILE *f) {
 
 typedef struct {
   const char *data_dir, *out, *resume;
-  long epochs, batch, latent, limit;
+  const char *model;
+  long epochs, batch, limit;
   int no_plots;
   double lr;
   long long seed;
@@ -64,6 +66,8 @@ static int parse(int argc, char **argv, train_args *a) {
     }
     if (!strcmp(opt, "--data"))
       a->data_dir = v;
+    else if (!strcmp(opt, "--model"))
+      a->model = v;
     else if (!strcmp(opt, "--out"))
       a->out = v;
     else if (!strcmp(opt, "--resume"))
@@ -73,9 +77,6 @@ static int parse(int argc, char **argv, train_args *a) {
         return -1;
     } else if (!strcmp(opt, "--batch")) {
       if (cli_parse_int(opt, v, 1, 65536, &a->batch))
-        return -1;
-    } else if (!strcmp(opt, "--latent")) {
-      if (cli_parse_int(opt, v, 1, 4096, &a->latent))
         return -1;
     } else if (!strcmp(opt, "--limit")) {
       if (cli_parse_int(opt, v, 1, 1L << 30, &a->limit))
@@ -96,22 +97,71 @@ static int parse(int argc, char **argv, train_args *a) {
   return 0;
 }
 
+static volatile sig_atomic_t stop_flag;
+
 static void on_sigint(int sig) {
   (void)sig;
-  vaecl_train_request_stop();
+  stop_flag = 1;
+}
+
+/* Progress and epoch lines: Keras' format; on a terminal the progress line is
+ * redrawn in place, in a log a plain line is written now and then. */
+typedef struct {
+  int tty;
+} reporter;
+
+static void metrics_text(const vaecl_epoch_metrics *e, char *buf, size_t size) {
+  snprintf(buf, size, "loss: %.4f - reconstruction_loss: %.4f - kl_loss: %.4f", e->loss,
+           e->reconstruction_loss, e->kl_loss);
+}
+
+static void on_epoch_begin(void *user, int epoch, int epochs) {
+  (void)user;
+  printf("Epoch %d/%d\n", epoch, epochs);
+  fflush(stdout);
+}
+
+static void on_progress(void *user, const vaecl_epoch_metrics *e) {
+  const reporter *r = user;
+  char m[256];
+  metrics_text(e, m, sizeof m);
+  fprintf(stderr, "%s%d/%d - %.0fs - %s%s", r->tty ? "\r" : "  ", e->step, e->steps, e->seconds,
+          m, r->tty ? "" : "\n");
+  fflush(stderr);
+}
+
+static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
+  const reporter *r = user;
+  char m[256];
+  if (r->tty)
+    fprintf(stderr, "\r\033[K");
+  metrics_text(e, m, sizeof m);
+  printf("%d/%d - %.0fs - %.0fms/step - %s\n", e->step, e->steps, e->seconds,
+         1e3 * e->seconds / e->step, m);
+  fflush(stdout);
 }
 
 /* The model, fresh or from --resume; *epochs_done says where training stands. */
 static vaecl_model *make_model(vb_backend *be, train_args *a, uint32_t *epochs_done) {
-  vaecl_model_config cfg = vaecl_model_config_default();
-  cfg.latent = (int)a->latent;
+  vaecl_model_spec spec;
   *epochs_done = 0;
-  if (!a->resume)
-    return vaecl_model_create(be, &cfg, (int)a->batch, (uint64_t)a->seed);
+  if (!a->resume) {
+    if (cli_load_model(a->model, &spec, NULL) != 0)
+      return NULL;
+    vaecl_model *m = vaecl_model_create(be, &spec, (int)a->batch, (uint64_t)a->seed);
+    vaecl_model_spec_free(&spec);
+    return m;
+  }
   vaecl_checkpoint ck;
-  if (vaecl_checkpoint_load(a->resume, &ck) != 0)
+  if (cli_load_model(a->resume, &spec, &ck) != 0)
     return NULL;
-  vaecl_model *m = vaecl_model_create(be, &ck.config, (int)a->batch, ck.seed);
+  if (!ck.model_text) {
+    vaecl_model_spec_free(&spec);
+    vaecl_fail("%s is a model file, not a checkpoint; resume from a file written by train",
+               a->resume);
+    return NULL;
+  }
+  vaecl_model *m = vaecl_model_create(be, &spec, (int)a->batch, ck.seed);
   if (m && vaecl_model_from_checkpoint(m, &ck) != 0) {
     vaecl_fail_context("resuming from %s: ", a->resume);
     vaecl_model_destroy(m);
@@ -119,8 +169,22 @@ static vaecl_model *make_model(vb_backend *be, train_args *a, uint32_t *epochs_d
   }
   *epochs_done = ck.epochs_done;
   a->seed = (long long)ck.seed; /* the same shuffles and noise as the original run */
+  vaecl_model_spec_free(&spec);
   vaecl_checkpoint_free(&ck);
   return m;
+}
+
+/* Adds the command line's hint to a library message that names no option. */
+static void report_error(const char *what) {
+  const char *msg = vaecl_last_error();
+  fprintf(stderr, "vaecl train: %s\n", msg);
+  if (strstr(msg, "diverged"))
+    fprintf(stderr, "vaecl train: try a smaller --lr or another --seed\n");
+  else if (strstr(what, "data"))
+    fprintf(stderr, "vaecl train: pass the images with --data PATH (see vaecl train --help)\n");
+  else if (strstr(msg, "out of memory") || strstr(msg, "OUT_OF_RESOURCES") ||
+           strstr(msg, "MEM_OBJECT_ALLOCATION"))
+    fprintf(stderr, "vaecl train: try a smaller --batch\n");
 }
 
 int cli_train(const cli_globals *g, int argc, char **argv) {
@@ -128,59 +192,93 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
                   .out = "vaecl-model.ckpt",
                   .epochs = 10,
                   .batch = 128,
-                  .latent = 2,
                   .lr = 1e-3,
                   .seed = 1};
   if (parse(argc, argv, &a) != 0)
     return 2;
+  if (a.model && a.resume) {
+    fprintf(stderr, "vaecl train: --resume continues the checkpoint's own model; drop --model\n");
+    return 2;
+  }
+  /* A bad model file is a usage error (exit 2), found before any data or device. */
+  if (!a.resume) {
+    vaecl_model_spec spec;
+    if (cli_load_model(a.model, &spec, NULL) != 0) {
+      fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
+      return 2;
+    }
+    vaecl_model_spec_free(&spec);
+  }
   if (vaecl_checkpoint_check_writable(a.out) != 0) {
-    fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
+    fprintf(stderr, "vaecl train: %s (choose another --out)\n", vaecl_last_error());
     return 1;
   }
   vaecl_dataset data;
   if (vaecl_idx_load_dir(a.data_dir, &data) != 0) {
-    fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
+    report_error("data");
     return 1;
   }
   if (a.limit > 0 && (size_t)a.limit < data.count)
     vaecl_dataset_truncate(&data, (size_t)a.limit);
-  vb_backend *be = vb_opencl_create(g->device);
+  vb_backend *be = cli_backend_open(g->backend, g->device);
   if (!be) {
-    fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
+    report_error("backend");
     vaecl_dataset_free(&data);
     return 1;
   }
   uint32_t epochs_done;
   vaecl_model *m = make_model(be, &a, &epochs_done);
   int rc = m ? 0 : -1;
-  if (rc == 0) {
-    printf("vaecl %s: %zu images from %s, %zu parameters, batch %ld, device %s\n", VAECL_VERSION,
-           data.count, a.data_dir, vaecl_model_parameter_count(m), a.batch, be->device_name);
+  vaecl_train_result result = {0};
+  if (rc == 0 && epochs_done >= (uint32_t)a.epochs) {
+    printf("%s already has %u epochs, and --epochs (the total) is %ld: nothing to do\n", a.resume,
+           epochs_done, a.epochs);
+  } else if (rc == 0) {
+    printf("vaecl %s: %zu images from %s, model %s, %zu parameters, batch %ld, device %s\n",
+           VAECL_VERSION, data.count, a.data_dir, vaecl_model_get_spec(m)->source,
+           vaecl_model_parameter_count(m), a.batch, be->device_name);
     if (epochs_done)
       printf("resuming from %s after epoch %u\n", a.resume, epochs_done);
+    reporter rep = {.tty = isatty(STDERR_FILENO)};
     vaecl_train_options opt = vaecl_train_defaults();
     opt.epochs = (int)a.epochs;
     opt.batch = (int)a.batch;
     opt.seed = (uint64_t)a.seed;
     opt.adam.learning_rate = (float)a.lr;
     opt.out_path = a.out;
-    opt.progress = stderr;
-    opt.progress_is_tty = isatty(STDERR_FILENO);
+    opt.callbacks = (vaecl_train_callbacks){.user = &rep,
+                                            .on_epoch_begin = on_epoch_begin,
+                                            .on_progress = on_progress,
+                                            .on_epoch_end = on_epoch_end,
+                                            .progress_interval = rep.tty ? 1.0 : 30.0};
+    stop_flag = 0;
+    opt.stop = &stop_flag;
     signal(SIGINT, on_sigint); /* Ctrl-C, and a scheduler's polite kill */
     signal(SIGTERM, on_sigint);
-    rc = vaecl_train(m, be, &data, &opt, epochs_done, NULL);
+    rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    if (rc == 0)
+    if (rc == 0 && result.interrupted) {
+      if (result.stopped_at_step)
+        printf("interrupted at step %d of epoch %u\n", result.stopped_at_step,
+               result.epochs_done + 1);
+      else
+        printf("interrupted after epoch %u\n", result.epochs_done);
+      if (result.saved)
+        printf("saved %s (resume with --resume %s)\n", a.out, a.out);
+      fprintf(stderr, "vaecl train: training interrupted\n");
+      rc = -2;
+    } else if (rc == 0 && result.saved) {
       printf("saved %s\n", a.out);
+    }
     if (rc == 0 && !a.no_plots) {
       char prefix[4096];
       cli_plot_prefix(a.out, prefix, sizeof prefix);
       rc = cli_write_plots(m, be, &data, prefix);
     }
   }
-  if (rc != 0)
-    fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
+  if (rc == -1)
+    report_error("train");
   vaecl_model_destroy(m);
   be->ops->destroy(be);
   vaecl_dataset_free(&data);

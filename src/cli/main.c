@@ -1,7 +1,4 @@
 /* vaecl: command-line entry point. */
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,59 +7,31 @@
 #include <vaecl.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: vaecl [--device N] <command> [options]\n"
+  fprintf(f, "usage: vaecl [--backend NAME] [--device N] <command> [options]\n"
              "\n"
              "Train a variational autoencoder on any OpenCL 1.2+ device.\n"
              "\n"
              "commands:\n"
-             "  devices   list the OpenCL devices and their index N\n"
-             "  train     train the Fashion-MNIST VAE (vaecl train --help)\n"
+             "  devices   list the devices of every backend, with their index N\n"
+             "  train     train a VAE (default: the Keras Fashion-MNIST model; vaecl train --help)\n"
+             "  summary   the layers, output shapes and parameters of a model file or checkpoint\n"
              "  plot      draw the latent grid and the class clusters of a checkpoint\n"
              "  bench     time training steps on synthetic data (vaecl bench --help)\n"
              "\n"
              "global options:\n"
-             "  --device N   use device N from `vaecl devices` (default: the first GPU, else the\n"
-             "               first device)\n"
-             "  --version    print the version\n"
-             "  -h, --help   this help\n");
-}
-
-int cli_parse_int(const char *option, const char *text, long min, long max, long *out) {
-  char *end;
-  errno = 0;
-  const long v = strtol(text, &end, 10);
-  if (errno || end == text || *end || v < min || v > max) {
-    fprintf(stderr, "vaecl: %s expects a whole number from %ld to %ld, not '%s'\n", option, min,
-            max, text);
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-int cli_parse_float(const char *option, const char *text, double min, double max, double *out) {
-  char *end;
-  errno = 0;
-  const double v = strtod(text, &end);
-  if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
-    fprintf(stderr, "vaecl: %s expects a number from %g to %g, not '%s'\n", option, min, max, text);
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-int cli_option_value(int argc, char **argv, int *i, const char **value) {
-  if (*i + 1 >= argc) {
-    fprintf(stderr, "vaecl: %s needs a value (see --help)\n", argv[*i]);
-    return -1;
-  }
-  *value = argv[++*i];
-  return 0;
+             "  --backend NAME  opencl (default) or cpu (plain C reference: exact, slow)\n"
+             "  --device N      use device N from `vaecl devices` (default: the first GPU, else\n"
+             "                  the first device)\n"
+             "  --version       print the version\n"
+             "  -h, --help      this help\n"
+             "\n"
+             "environment: VAECL_CACHE_DIR (compiled kernels; default $XDG_CACHE_HOME/vaecl or\n"
+             "~/.cache/vaecl), VAECL_PROFILE=1 (time every op), VAECL_GEMM_TUNING=off,\n"
+             "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests).\n");
 }
 
 int main(int argc, char **argv) {
-  cli_globals g = {.device = -1};
+  cli_globals g = {.device = -1, .backend = NULL};
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *value;
@@ -77,6 +46,10 @@ int main(int argc, char **argv) {
       if (cli_option_value(argc, argv, &i, &value) || cli_parse_int("--device", value, 0, 1023, &n))
         return 2;
       g.device = (int)n;
+    } else if (!strcmp(argv[i], "--backend")) {
+      if (cli_option_value(argc, argv, &i, &value))
+        return 2;
+      g.backend = value;
     } else {
       fprintf(stderr, "vaecl: unknown option '%s' (see vaecl --help)\n", argv[i]);
       return 2;
@@ -97,12 +70,15 @@ int main(int argc, char **argv) {
     return cli_bench(&g, argc, argv);
   if (!strcmp(verb, "plot"))
     return cli_plot(&g, argc, argv);
+  if (!strcmp(verb, "summary"))
+    return cli_summary(&g, argc, argv);
   if (!strcmp(verb, "help")) {
     usage(stdout);
     return 0;
   }
   fprintf(stderr,
-          "vaecl: unknown command '%s' (commands: devices, train, plot, bench; see --help)\n",
+          "vaecl: unknown command '%s' (commands: devices, train, summary, plot, bench; see "
+          "--help)\n",
           verb);
   return 2;
 }

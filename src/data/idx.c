@@ -212,7 +212,7 @@ fail:
 }
 
 int vaecl_idx_load(const char *images_path, const char *labels_path, vaecl_dataset *out) {
-  vaecl_dataset d = {0};
+  vaecl_dataset d = {.channels = 1};
   size_t label_count = 0;
   memset(out, 0, sizeof *out);
   if (load_images(images_path, &d.pixels, &d.count, &d.rows, &d.cols))

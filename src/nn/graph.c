@@ -8,15 +8,21 @@
 #include "util/error.h"
 #include "nn/layer.h"
 
-enum { ENC_NODES = 4, DEC_NODES = 4, NODES = ENC_NODES + DEC_NODES };
-
 struct vaecl_model {
   vb_backend *be;
-  vaecl_model_config cfg;
+  vaecl_model_spec spec;
   int max_batch;
-  layer nodes[NODES]; /* encoder 0..3, decoder 4..7 */
+  /* The layers with parameters, in order: the encoder's, then the two latent heads
+   * as one Dense(2*latent) node (mean | log_var), then the decoder's. Flatten and
+   * Reshape move no data in NHWC, so they are not nodes. */
+  layer *nodes;
+  int heads;      /* index of the heads node */
+  int node_count; /* heads + 1 + the decoder's */
+  /* Gaussian output: the log-variance, a trained parameter or a fixed value. */
+  param log_var;
+  int learned_variance;
   vb_buf *eps, *z, *dz;
-  vb_buf *loss_elem, *kl_elem, *loss_sums;
+  vb_buf *loss_elem, *kl_elem, *dlv_elem, *loss_sums;
   uint64_t seed;
   uint64_t adam_steps;
 };
@@ -25,6 +31,8 @@ static const vb_ops *ops(const vaecl_model *m) {
   return m->be->ops;
 }
 
+static param *tensor(vaecl_model *m, size_t i);
+
 vaecl_adam_config vaecl_adam_default(void) {
   return (vaecl_adam_config){
       .learning_rate = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-7f};
@@ -32,24 +40,101 @@ vaecl_adam_config vaecl_adam_default(void) {
 
 /* ---- construction ---------------------------------------------------------------- */
 
+static void release_param(vb_backend *be, param *p) {
+  vb_buf *bufs[] = {p->value, p->grad, p->m, p->v};
+  for (int i = 0; i < 4; i++)
+    be->ops->release(be, bufs[i]);
+}
+
 void vaecl_model_destroy(vaecl_model *m) {
   if (!m)
     return;
-  for (int i = 0; i < NODES; i++) {
+  for (int i = 0; m->nodes && i < m->node_count; i++)
     layer_release(m->be, &m->nodes[i]);
-  }
-  vb_buf *bufs[] = {m->eps, m->z, m->dz, m->loss_elem, m->kl_elem, m->loss_sums};
+  free(m->nodes);
+  release_param(m->be, &m->log_var);
+  vb_buf *bufs[] = {m->eps, m->z, m->dz, m->loss_elem, m->kl_elem, m->dlv_elem, m->loss_sums};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     ops(m)->release(m->be, bufs[i]);
+  vaecl_model_spec_free(&m->spec);
   free(m);
 }
 
-vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_config *cfg, int max_batch,
+static int is_node(const vaecl_layer_spec *l) {
+  return l->type == VAECL_LAYER_DENSE || l->type == VAECL_LAYER_CONV2D ||
+         l->type == VAECL_LAYER_CONV2D_TRANSPOSE;
+}
+
+/* The nodes from the spec. Glorot streams number the nodes in order, so a model's
+ * initial weights depend only on its file and the seed. */
+static int build_nodes(vaecl_model *m) {
+  const vaecl_model_spec *s = &m->spec;
+  int n = 1, enc_out = (int)vaecl_shape_size(&s->input);
+  for (int i = 0; i < s->encoder_count; i++) {
+    n += is_node(&s->encoder[i]);
+    enc_out = (int)vaecl_shape_size(&s->encoder[i].out);
+  }
+  for (int i = 0; i < s->decoder_count; i++)
+    n += is_node(&s->decoder[i]);
+  if (!(m->nodes = calloc((size_t)n, sizeof *m->nodes)))
+    return vaecl_fail("out of host memory");
+  int k = 0;
+  for (int i = 0; i < s->encoder_count; i++)
+    if (is_node(&s->encoder[i])) {
+      layer_init_from_spec(&m->nodes[k], &s->encoder[i]);
+      snprintf(m->nodes[k++].name, sizeof m->nodes[0].name, "%s", s->encoder[i].name);
+    }
+  /* The mean and log-variance heads side by side: one GEMM, but initialised like
+   * Keras' two Dense(latent) layers. */
+  m->heads = k;
+  layer_init_dense(&m->nodes[k], enc_out, 2 * s->latent, VB_ACT_NONE, 0.0f);
+  m->nodes[k].init_fan_out = s->latent;
+  snprintf(m->nodes[k++].name, sizeof m->nodes[0].name, "latent");
+  for (int i = 0; i < s->decoder_count; i++)
+    if (is_node(&s->decoder[i])) {
+      layer_init_from_spec(&m->nodes[k], &s->decoder[i]);
+      snprintf(m->nodes[k++].name, sizeof m->nodes[0].name, "%s", s->decoder[i].name);
+    }
+  m->node_count = k;
+  /* Bernoulli: the last sigmoid is fused into the loss, so the graph ends in logits. */
+  if (s->output == VAECL_OUTPUT_BERNOULLI)
+    m->nodes[k - 1].act = VB_ACT_NONE;
+  return 0;
+}
+
+static int alloc_log_var(vaecl_model *m) {
+  const vaecl_model_spec *s = &m->spec;
+  param *p = &m->log_var;
+  snprintf(p->name, sizeof p->name, "output.log_var");
+  p->count = 1;
+  p->rank = 1;
+  p->shape[0] = 1;
+  m->learned_variance = s->learned_variance;
+  const float init = s->learned_variance ? 0.0f : (float)(2.0 * log((double)s->sigma));
+  if (!(p->value = layer_alloc_floats(m->be, 1)) ||
+      ops(m)->fill(m->be, p->value, init, 1) != 0)
+    return -1;
+  if (!m->learned_variance)
+    return 0;
+  if (!(p->grad = layer_alloc_floats(m->be, 1)) || !(p->m = layer_alloc_floats(m->be, 1)) ||
+      !(p->v = layer_alloc_floats(m->be, 1)) || !(m->dlv_elem = layer_alloc_floats(
+                                                     m->be, (size_t)m->max_batch *
+                                                                vaecl_model_image_size(m))))
+    return -1;
+  return layer_zero(m->be, p->grad, 1) || layer_zero(m->be, p->m, 1) || layer_zero(m->be, p->v, 1)
+             ? -1
+             : 0;
+}
+
+vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_spec *spec, int max_batch,
                                 uint64_t seed) {
-  if (vaecl_model_config_check(cfg) != 0)
-    return NULL;
   if (max_batch < 1) {
     vaecl_fail("batch size %d must be at least 1", max_batch);
+    return NULL;
+  }
+  if (!be || !be->ops || be->ops->version != VB_OPS_VERSION) {
+    vaecl_fail("the backend implements interface version %d, not %d", be && be->ops ? be->ops->version : -1,
+               VB_OPS_VERSION);
     return NULL;
   }
   vaecl_model *m = calloc(1, sizeof *m);
@@ -58,28 +143,18 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_config *cfg, i
     return NULL;
   }
   m->be = be;
-  m->cfg = *cfg;
   m->max_batch = max_batch;
   m->seed = seed;
-  const int h = cfg->image_h, w = cfg->image_w, k = cfg->kernel, L = cfg->latent;
-  layer *n = m->nodes;
-  layer_init_conv(&n[0], h, w, cfg->channels, cfg->enc_c1, k, 2);
-  layer_init_conv(&n[1], h / 2, w / 2, cfg->enc_c1, cfg->enc_c2, k, 2);
-  layer_init_dense(&n[2], (h / 4) * (w / 4) * cfg->enc_c2, cfg->hidden, VB_ACT_RELU);
-  /* The mean and log-variance heads side by side: one GEMM, but initialised like
-   * Keras' two Dense(latent) layers. */
-  layer_init_dense(&n[3], cfg->hidden, 2 * L, VB_ACT_NONE);
-  n[3].init_fan_out = L;
-  layer_init_dense(&n[4], L, (h / 4) * (w / 4) * cfg->dec_c0, VB_ACT_RELU);
-  layer_init_convt(&n[5], h / 4, w / 4, cfg->dec_c0, cfg->dec_c1, k, 2, VB_ACT_RELU);
-  layer_init_convt(&n[6], h / 2, w / 2, cfg->dec_c1, cfg->dec_c2, k, 2, VB_ACT_RELU);
-  layer_init_convt(&n[7], h, w, cfg->dec_c2, cfg->channels, k, 1, VB_ACT_NONE); /* logits */
-  static const char *const names[NODES] = {"enc.conv1", "enc.conv2",  "enc.dense",  "enc.heads",
-                                           "dec.dense", "dec.convt1", "dec.convt2", "dec.convt3"};
-  const size_t b = (size_t)max_batch, img = (size_t)h * w * cfg->channels;
+  if (vaecl_model_spec_copy(spec, &m->spec) != 0 || build_nodes(m) != 0) {
+    vaecl_model_destroy(m);
+    return NULL;
+  }
+  const int L = spec->latent;
+  const size_t b = (size_t)max_batch, img = vaecl_model_image_size(m);
   int rc = 0;
-  for (int i = 0; i < NODES && rc == 0; i++)
-    rc = layer_alloc(be, &n[i], names[i], max_batch, seed, 0xFFFFFFFF00000000ull + (uint64_t)i);
+  for (int i = 0; i < m->node_count && rc == 0; i++)
+    rc = layer_alloc(be, &m->nodes[i], m->nodes[i].name, max_batch, seed,
+                     0xFFFFFFFF00000000ull + (uint64_t)i);
   if (rc == 0 &&
       (!(m->eps = layer_alloc_floats(be, b * L)) || !(m->z = layer_alloc_floats(be, b * L)) ||
        !(m->dz = layer_alloc_floats(be, b * L)) ||
@@ -87,10 +162,12 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_config *cfg, i
        !(m->kl_elem = layer_alloc_floats(be, b * L)) ||
        !(m->loss_sums = layer_alloc_floats(be, 2))))
     rc = -1;
+  if (rc == 0 && spec->output == VAECL_OUTPUT_GAUSSIAN)
+    rc = alloc_log_var(m);
   if (rc == 0)
     rc = layer_zero(m->be, m->loss_sums, 2);
   if (rc != 0) {
-    vaecl_fail_context("setting up the model for batches of %d: ", max_batch);
+    vaecl_fail_context("setting up %s for batches of %d: ", spec->source, max_batch);
     vaecl_model_destroy(m);
     return NULL;
   }
@@ -105,9 +182,9 @@ static int check_batch(const vaecl_model *m, int batch) {
   return 0;
 }
 
-static int encoder_forward(vaecl_model *m, const vb_buf *images, int batch) {
-  const vb_buf *x = images;
-  for (int i = 0; i < ENC_NODES; i++) {
+/* Runs nodes [first, last) on x; *out gets the last node's output. */
+static int chain_forward(vaecl_model *m, int first, int last, const vb_buf *x, int batch) {
+  for (int i = first; i < last; i++) {
     if (layer_forward(m->be, &m->nodes[i], x, batch) != 0)
       return -1;
     x = m->nodes[i].y;
@@ -115,14 +192,30 @@ static int encoder_forward(vaecl_model *m, const vb_buf *images, int batch) {
   return 0;
 }
 
+static int encoder_forward(vaecl_model *m, const vb_buf *images, int batch) {
+  return chain_forward(m, 0, m->heads + 1, images, batch);
+}
+
 static int decoder_forward(vaecl_model *m, int batch) {
-  const vb_buf *x = m->z;
-  for (int i = ENC_NODES; i < NODES; i++) {
-    if (layer_forward(m->be, &m->nodes[i], x, batch) != 0)
-      return -1;
-    x = m->nodes[i].y;
-  }
-  return 0;
+  return chain_forward(m, m->heads + 1, m->node_count, m->z, batch);
+}
+
+/* The reconstruction term's per-pixel loss and its gradient w.r.t. the last node. */
+static int reconstruction_loss(vaecl_model *m, const vb_buf *images, size_t pixels,
+                               float inv_batch) {
+  const vb_ops *o = ops(m);
+  layer *out = &m->nodes[m->node_count - 1];
+  if (m->spec.output == VAECL_OUTPUT_BERNOULLI)
+    return o->bce_logits(m->be, out->y, images, out->dy, m->loss_elem, pixels, inv_batch);
+  if (o->gaussian_nll(m->be, out->y, images, m->log_var.value, out->dy, m->loss_elem,
+                      m->learned_variance ? m->dlv_elem : NULL, pixels, inv_batch) != 0)
+    return -1;
+  if (!m->learned_variance)
+    return 0;
+  return layer_zero(m->be, m->log_var.grad, 1) != 0 ||
+                 o->accumulate(m->be, m->log_var.grad, 0, m->dlv_elem, pixels, inv_batch) != 0
+             ? -1
+             : 0;
 }
 
 int vaecl_model_compute_gradients(vaecl_model *m, const vb_buf *images, int batch, uint64_t step) {
@@ -130,29 +223,30 @@ int vaecl_model_compute_gradients(vaecl_model *m, const vb_buf *images, int batc
     return -1;
   const vb_ops *o = ops(m);
   layer *n = m->nodes;
-  const int L = m->cfg.latent;
+  const int L = m->spec.latent, H = m->heads;
   const size_t pixels = (size_t)batch * vaecl_model_image_size(m);
   const float inv_batch = 1.0f / (float)batch;
+  /* beta == 1 gives inv_batch exactly, as before beta existed */
+  const float kl_scale = (float)((double)m->spec.kl_weight * (double)inv_batch);
   if (encoder_forward(m, images, batch) != 0 ||
-      o->sample(m->be, n[ENC_NODES - 1].y, m->eps, m->z, batch, L, m->seed, step) != 0 ||
+      o->sample(m->be, n[H].y, m->eps, m->z, batch, L, m->seed, step) != 0 ||
       decoder_forward(m, batch) != 0)
     return -1;
-  /* Loss = mean over the batch of (sum of pixel BCE + sum of KL terms). */
-  if (o->bce_logits(m->be, n[NODES - 1].y, images, n[NODES - 1].dy, m->loss_elem, pixels,
-                    inv_batch) != 0 ||
+  /* Loss = mean over the batch of (summed reconstruction loss + beta * summed KL). */
+  if (reconstruction_loss(m, images, pixels, inv_batch) != 0 ||
       o->accumulate(m->be, m->loss_sums, 0, m->loss_elem, pixels, inv_batch) != 0)
     return -1;
-  for (int i = NODES - 1; i >= ENC_NODES; i--) {
-    vb_buf *dx = i > ENC_NODES ? n[i - 1].dy : m->dz;
-    const vb_buf *x = i > ENC_NODES ? n[i - 1].y : m->z;
+  for (int i = m->node_count - 1; i > H; i--) {
+    vb_buf *dx = i > H + 1 ? n[i - 1].dy : m->dz;
+    const vb_buf *x = i > H + 1 ? n[i - 1].y : m->z;
     if (layer_backward(m->be, &n[i], x, dx, batch) != 0)
       return -1;
   }
-  if (o->sample_kl_backward(m->be, n[ENC_NODES - 1].y, m->eps, m->dz, n[ENC_NODES - 1].dy,
-                            m->kl_elem, batch, L, inv_batch) != 0 ||
+  if (o->sample_kl_backward(m->be, n[H].y, m->eps, m->dz, n[H].dy, m->kl_elem, batch, L,
+                            kl_scale) != 0 ||
       o->accumulate(m->be, m->loss_sums, 1, m->kl_elem, (size_t)batch * L, inv_batch) != 0)
     return -1;
-  for (int i = ENC_NODES - 1; i >= 0; i--)
+  for (int i = H; i >= 0; i--)
     if (layer_backward(m->be, &n[i], i > 0 ? n[i - 1].y : images, i > 0 ? n[i - 1].dy : NULL,
                        batch) != 0)
       return -1;
@@ -170,11 +264,10 @@ int vaecl_model_train_step(vaecl_model *m, const vb_buf *images, int batch, uint
                           .beta1 = adam->beta1,
                           .beta2 = adam->beta2,
                           .epsilon = adam->epsilon};
-  for (int i = 0; i < NODES; i++) {
-    param *ps[2] = {&m->nodes[i].w, &m->nodes[i].b};
-    for (int j = 0; j < 2; j++)
-      if (ops(m)->adam(m->be, ps[j]->value, ps[j]->grad, ps[j]->m, ps[j]->v, ps[j]->count, &s) != 0)
-        return -1;
+  for (size_t i = 0; i < vaecl_model_tensor_count(m); i++) {
+    param *p = tensor(m, i);
+    if (ops(m)->adam(m->be, p->value, p->grad, p->m, p->v, p->count, &s) != 0)
+      return -1;
   }
   return 0;
 }
@@ -195,26 +288,27 @@ int vaecl_model_reset_loss_sums(vaecl_model *m) {
 int vaecl_model_encode(vaecl_model *m, const vb_buf *images, int batch, float *stats) {
   if (check_batch(m, batch) != 0 || encoder_forward(m, images, batch) != 0)
     return -1;
-  return ops(m)->read(m->be, m->nodes[ENC_NODES - 1].y, 0, stats,
-                      (size_t)batch * 2 * m->cfg.latent * sizeof(float));
+  return ops(m)->read(m->be, m->nodes[m->heads].y, 0, stats,
+                      (size_t)batch * 2 * m->spec.latent * sizeof(float));
 }
 
 int vaecl_model_decode(vaecl_model *m, const float *z, int batch, float *images) {
   const size_t n = (size_t)batch * vaecl_model_image_size(m);
   if (check_batch(m, batch) != 0 ||
-      ops(m)->write(m->be, m->z, 0, z, (size_t)batch * m->cfg.latent * sizeof(float)) != 0 ||
+      ops(m)->write(m->be, m->z, 0, z, (size_t)batch * m->spec.latent * sizeof(float)) != 0 ||
       decoder_forward(m, batch) != 0 ||
-      ops(m)->read(m->be, m->nodes[NODES - 1].y, 0, images, n * sizeof(float)) != 0)
+      ops(m)->read(m->be, m->nodes[m->node_count - 1].y, 0, images, n * sizeof(float)) != 0)
     return -1;
-  for (size_t i = 0; i < n; i++) /* the output layer is sigmoid(logits) */
-    images[i] = 1.0f / (1.0f + expf(-images[i]));
+  if (m->spec.output == VAECL_OUTPUT_BERNOULLI) /* the graph ends in logits */
+    for (size_t i = 0; i < n; i++)
+      images[i] = 1.0f / (1.0f + expf(-images[i]));
   return 0;
 }
 
 /* ---- parameters and checkpoints ------------------------------------------------ */
 
-const vaecl_model_config *vaecl_model_get_config(const vaecl_model *m) {
-  return &m->cfg;
+const vaecl_model_spec *vaecl_model_get_spec(const vaecl_model *m) {
+  return &m->spec;
 }
 
 int vaecl_model_max_batch(const vaecl_model *m) {
@@ -222,15 +316,17 @@ int vaecl_model_max_batch(const vaecl_model *m) {
 }
 
 size_t vaecl_model_image_size(const vaecl_model *m) {
-  return (size_t)m->cfg.image_h * m->cfg.image_w * m->cfg.channels;
+  return vaecl_shape_size(&m->spec.input);
 }
 
+/* Tensors: w and b of each node, then the learned log-variance if any. */
 size_t vaecl_model_tensor_count(const vaecl_model *m) {
-  (void)m;
-  return 2 * NODES;
+  return 2 * (size_t)m->node_count + (m->learned_variance ? 1 : 0);
 }
 
 static param *tensor(vaecl_model *m, size_t i) {
+  if (i == 2 * (size_t)m->node_count)
+    return &m->log_var;
   return i % 2 ? &m->nodes[i / 2].b : &m->nodes[i / 2].w;
 }
 
@@ -273,15 +369,24 @@ static vb_buf *kind_buf(param *p, int kind) {
 
 int vaecl_model_to_checkpoint(vaecl_model *m, vaecl_checkpoint *ck) {
   memset(ck, 0, sizeof *ck);
-  ck->config = m->cfg;
+  const size_t n = 3 * vaecl_model_tensor_count(m), text = strlen(m->spec.text) + 1;
+  if (!(ck->tensors = calloc(n, sizeof *ck->tensors)) || !(ck->model_text = malloc(text))) {
+    vaecl_checkpoint_free(ck);
+    return vaecl_fail("out of host memory saving the model");
+  }
+  memcpy(ck->model_text, m->spec.text, text);
   ck->seed = m->seed;
   ck->adam_steps = m->adam_steps;
+  ck->batch = (uint32_t)m->max_batch;
+  ck->format_version = VAECL_CHECKPOINT_VERSION;
   for (size_t i = 0; i < vaecl_model_tensor_count(m); i++)
     for (int kind = 0; kind < 3; kind++) {
       param *p = tensor(m, i);
       vaecl_ckpt_tensor *t = &ck->tensors[ck->tensor_count++];
       snprintf(t->name, sizeof t->name, "%s%s", kinds[kind], p->name);
       t->count = p->count;
+      t->rank = p->rank;
+      memcpy(t->shape, p->shape, sizeof t->shape);
       if (!(t->data = malloc(p->count * sizeof(float)))) {
         vaecl_checkpoint_free(ck);
         return vaecl_fail("out of host memory saving %s", p->name);
@@ -295,19 +400,16 @@ int vaecl_model_to_checkpoint(vaecl_model *m, vaecl_checkpoint *ck) {
 }
 
 int vaecl_model_from_checkpoint(vaecl_model *m, const vaecl_checkpoint *ck) {
-  if (memcmp(&ck->config, &m->cfg, sizeof m->cfg) != 0)
-    return vaecl_fail("the checkpoint's model shape (latent %d, image %dx%d) differs from the "
-                      "requested one (latent %d, image %dx%d)",
-                      ck->config.latent, ck->config.image_h, ck->config.image_w, m->cfg.latent,
-                      m->cfg.image_h, m->cfg.image_w);
   for (size_t i = 0; i < vaecl_model_tensor_count(m); i++)
     for (int kind = 0; kind < 3; kind++) {
       param *p = tensor(m, i);
-      char name[64];
+      char name[96];
       snprintf(name, sizeof name, "%s%s", kinds[kind], p->name);
       const vaecl_ckpt_tensor *t = vaecl_checkpoint_find(ck, name);
       if (!t || t->count != p->count)
         return vaecl_fail("the checkpoint has no tensor %s of %zu values", name, p->count);
+      if (t->rank != p->rank || memcmp(t->shape, p->shape, (size_t)p->rank * sizeof *p->shape))
+        return vaecl_fail("the checkpoint's tensor %s has another shape than the model's", name);
       if (ops(m)->write(m->be, kind_buf(p, kind), 0, t->data, t->count * sizeof(float)) != 0)
         return -1;
     }

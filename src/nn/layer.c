@@ -17,15 +17,10 @@ int layer_zero(vb_backend *be, vb_buf *b, size_t count) {
   return be->ops->fill(be, b, 0.0f, count);
 }
 
-/* 'same' padding before the first pixel (TensorFlow puts any odd pixel after). */
-static int same_pad(int img, int grid, int k, int stride) {
-  const int total = (grid - 1) * stride + k - img;
-  return total > 0 ? total / 2 : 0;
-}
-
-void layer_init_dense(layer *l, int in, int out, vb_act act) {
+void layer_init_dense(layer *l, int in, int out, vb_act act, float alpha) {
   l->kind = LAYER_DENSE;
   l->act = act;
+  l->alpha = alpha;
   l->in_size = (size_t)in;
   l->out_size = (size_t)out;
   l->rows_per_image = 1;
@@ -33,39 +28,41 @@ void layer_init_dense(layer *l, int in, int out, vb_act act) {
   l->out_c = out;
   l->init_fan_out = out;
   l->w.count = (size_t)in * out;
+  l->w.rank = 2;
+  l->w.shape[0] = (size_t)in;
+  l->w.shape[1] = (size_t)out;
   l->b.count = (size_t)out;
+  l->b.rank = 1;
+  l->b.shape[0] = (size_t)out;
 }
 
-/* Conv (stride s) from an h x w x cin image to an (h/s) x (w/s) x cout grid. */
-void layer_init_conv(layer *l, int h, int w, int cin, int cout, int k, int s) {
-  const int gh = h / s, gw = w / s;
-  l->kind = LAYER_CONV;
-  l->act = VB_ACT_RELU;
-  l->geom = (vb_patch_geom){h, w, cin, gh, gw, k, s, same_pad(h, gh, k, s)};
-  l->in_size = (size_t)h * w * cin;
-  l->out_size = (size_t)gh * gw * cout;
-  l->rows_per_image = (size_t)gh * gw;
-  l->in_c = cin;
-  l->out_c = cout;
-  l->init_fan_out = cout;
-  l->w.count = (size_t)k * k * cin * cout;
-  l->b.count = (size_t)cout;
-}
-
-/* Conv-transpose (stride s) from an h x w x cin grid to an (h*s) x (w*s) x cout image. */
-void layer_init_convt(layer *l, int h, int w, int cin, int cout, int k, int s, vb_act act) {
-  const int oh = h * s, ow = w * s;
-  l->kind = LAYER_CONVT;
-  l->act = act;
-  l->geom = (vb_patch_geom){oh, ow, cout, h, w, k, s, same_pad(oh, h, k, s)};
-  l->in_size = (size_t)h * w * cin;
-  l->out_size = (size_t)oh * ow * cout;
-  l->rows_per_image = (size_t)oh * ow;
-  l->in_c = cin;
-  l->out_c = cout;
-  l->init_fan_out = cout;
-  l->w.count = (size_t)k * k * cout * cin;
-  l->b.count = (size_t)cout;
+/* A conv reads an image and writes a patch grid; a conv-transpose reads the grid and
+ * writes the image. The geometry is the same (vb_patch_geom), seen from both ends. */
+void layer_init_from_spec(layer *l, const vaecl_layer_spec *s) {
+  if (s->type == VAECL_LAYER_DENSE) {
+    layer_init_dense(l, s->in.c, s->units, s->activation, s->alpha);
+    return;
+  }
+  const int conv = s->type == VAECL_LAYER_CONV2D, k = s->kernel;
+  const vaecl_shape *img = conv ? &s->in : &s->out, *grid = conv ? &s->out : &s->in;
+  l->kind = conv ? LAYER_CONV : LAYER_CONVT;
+  l->act = s->activation;
+  l->alpha = s->alpha;
+  l->geom = (vb_patch_geom){img->h, img->w, img->c, grid->h, grid->w, k, s->stride, s->pad};
+  l->in_size = vaecl_shape_size(&s->in);
+  l->out_size = vaecl_shape_size(&s->out);
+  l->rows_per_image = (size_t)s->out.h * s->out.w;
+  l->in_c = s->in.c;
+  l->out_c = s->filters;
+  l->init_fan_out = s->filters;
+  l->w.count = (size_t)k * k * s->in.c * s->filters;
+  l->w.rank = 4;
+  l->w.shape[0] = l->w.shape[1] = (size_t)k;
+  l->w.shape[2] = (size_t)(conv ? s->in.c : s->filters); /* Keras: [k,k,in,out] */
+  l->w.shape[3] = (size_t)(conv ? s->filters : s->in.c); /* or [k,k,out,in] */
+  l->b.count = (size_t)s->filters;
+  l->b.rank = 1;
+  l->b.shape[0] = (size_t)s->filters;
 }
 
 /* Keras' glorot_uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)), where a conv
@@ -153,7 +150,7 @@ int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
       rc = o->col2im(be, g, batch, l->col, l->y);
     break;
   }
-  return rc != 0 ? rc : o->bias_act(be, l->y, l->b.value, rows, (size_t)l->out_c, l->act);
+  return rc != 0 ? rc : o->bias_act(be, l->y, l->b.value, rows, (size_t)l->out_c, l->act, l->alpha);
 }
 
 /* From dy (w.r.t. the activation's output) to the parameter gradients and, when dx
@@ -163,7 +160,7 @@ int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int ba
   const size_t rows = (size_t)batch * l->rows_per_image, cout = (size_t)l->out_c;
   const vb_patch_geom *g = &l->geom;
   const size_t kk = (size_t)g->k * g->k, grid_rows = (size_t)batch * g->grid_h * g->grid_w;
-  if (o->act_backward(be, l->dy, l->y, rows * cout, l->act) != 0 ||
+  if (o->act_backward(be, l->dy, l->y, rows * cout, l->act, l->alpha) != 0 ||
       o->bias_grad(be, l->b.grad, l->dy, rows, cout) != 0)
     return -1;
   switch (l->kind) {

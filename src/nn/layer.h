@@ -1,6 +1,6 @@
 /* One layer of the graph, y = act(op(x; w) + b), on the backend interface:
- * op is a dense product, a convolution or a transposed convolution (Keras 'same'
- * padding, NHWC, Keras weight layouts). */
+ * op is a dense product, a convolution or a transposed convolution (TensorFlow's
+ * padding arithmetic, NHWC, Keras weight layouts). */
 #ifndef VAECL_LAYER_H
 #define VAECL_LAYER_H
 
@@ -8,20 +8,25 @@
 #include <stdint.h>
 
 #include <vaecl/backend.h>
+#include <vaecl/model_spec.h>
 
 typedef enum { LAYER_DENSE, LAYER_CONV, LAYER_CONVT } layer_kind;
 
 /* A trainable tensor with its gradient and Adam moments, all on the device. */
 typedef struct {
-  char name[32];
+  char name[48];
+  int rank;
+  size_t shape[4]; /* Keras' layout */
   size_t count;
   vb_buf *value, *grad, *m, *v;
 } param;
 
 /* One layer: y = act(op(x; w) + b). Sizes are per image. */
 typedef struct {
+  char name[32]; /* parameter prefix: "enc.conv1", "latent", ... */
   layer_kind kind;
   vb_act act;
+  float alpha; /* leaky_relu's slope */
   size_t in_size, out_size;
   size_t rows_per_image; /* rows of the GEMM output per image: 1, or the pixels of y */
   int in_c, out_c;
@@ -33,11 +38,10 @@ typedef struct {
   vb_buf *dy;  /* gradient w.r.t. y */
 } layer;
 
-/* Shapes (per image). conv: an h x w x cin image to an (h/s) x (w/s) x cout grid;
- * convt: an h x w x cin grid to an (h*s) x (w*s) x cout image. */
-void layer_init_dense(layer *, int in, int out, vb_act act);
-void layer_init_conv(layer *, int h, int w, int cin, int cout, int k, int s);
-void layer_init_convt(layer *, int h, int w, int cin, int cout, int k, int s, vb_act act);
+/* Shapes (per image) from a model file's layer (dense, conv2d or conv2d_transpose,
+ * with its inferred input and output shapes), or a plain dense layer. */
+void layer_init_from_spec(layer *, const vaecl_layer_spec *);
+void layer_init_dense(layer *, int in, int out, vb_act act, float alpha);
 
 /* Device buffers for batches of up to max_batch, zero biases and Glorot-uniform
  * weights drawn from (seed, stream); parameters are named "<name>.w", "<name>.b". */

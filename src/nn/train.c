@@ -11,20 +11,13 @@
 #include "util/philox.h"
 #include <vaecl/step_window.h>
 
-static volatile sig_atomic_t stop_requested;
-
-void vaecl_train_request_stop(void) {
-  stop_requested = 1;
+vaecl_train_options vaecl_train_defaults(void) {
+  return (vaecl_train_options){
+      .epochs = 10, .batch = 128, .seed = 1, .adam = vaecl_adam_default(), .out_path = NULL};
 }
 
-vaecl_train_options vaecl_train_defaults(void) {
-  return (vaecl_train_options){.epochs = 10,
-                               .batch = 128,
-                               .seed = 1,
-                               .adam = vaecl_adam_default(),
-                               .out_path = NULL,
-                               .log = stdout,
-                               .progress = NULL};
+static int stop_requested(const vaecl_train_options *opt) {
+  return opt->stop && *opt->stop;
 }
 
 /* Fisher-Yates with the counter RNG: epoch e's order depends only on (seed, e), so a
@@ -46,16 +39,17 @@ static void shuffle(uint32_t *order, size_t n, uint64_t seed, uint32_t epoch) {
 static int check_finite(double loss, uint32_t epoch, int step, float lr) {
   if (isfinite(loss))
     return 0;
-  return vaecl_fail("the loss became %g in epoch %u (by step %d): training diverged. Try a "
-                    "smaller --lr (now %g) or another --seed.",
+  return vaecl_fail("the loss became %g in epoch %u (by step %d): training diverged with "
+                    "learning rate %g; a smaller learning rate or another seed may help",
                     loss, epoch + 1, step, (double)lr);
 }
 
-static int save(vaecl_model *m, const char *path, uint32_t epochs_done) {
+static int save(vaecl_model *m, const char *path, uint32_t epochs_done, int batch) {
   vaecl_checkpoint ck;
   if (vaecl_model_to_checkpoint(m, &ck) != 0)
     return -1;
   ck.epochs_done = epochs_done;
+  ck.batch = (uint32_t)batch;
   const int rc = vaecl_checkpoint_save(path, &ck);
   vaecl_checkpoint_free(&ck);
   return rc;
@@ -75,7 +69,7 @@ static void release_data(device_data *d) {
 /* The whole data set goes to the device once, as bytes (55 MB for 70,000 images). */
 static int upload_data(device_data *d, const vaecl_dataset *data, int batch) {
   const vb_ops *o = d->be->ops;
-  const size_t ppi = (size_t)data->rows * data->cols;
+  const size_t ppi = (size_t)data->rows * data->cols * data->channels;
   if (!(d->pixels = o->alloc(d->be, data->count * ppi)) ||
       !(d->order = o->alloc(d->be, data->count * sizeof(uint32_t))) ||
       !(d->batch_images = o->alloc(d->be, (size_t)batch * ppi * sizeof(float))))
@@ -83,21 +77,20 @@ static int upload_data(device_data *d, const vaecl_dataset *data, int batch) {
   return o->write(d->be, d->pixels, 0, data->pixels, data->count * ppi);
 }
 
-static void print_progress(const vaecl_train_options *opt, int step, int steps,
-                           const double sums[2], double elapsed) {
-  const double rec = sums[0] / step, kl = sums[1] / step;
-  fprintf(opt->progress,
-          "%s%d/%d - %.0fs - loss: %.4f - reconstruction_loss: %.4f - kl_loss: %.4f%s",
-          opt->progress_is_tty ? "\r" : "  ", step, steps, elapsed, rec + kl, rec, kl,
-          opt->progress_is_tty ? "" : "\n");
-  fflush(opt->progress);
+static void fill_metrics(vaecl_epoch_metrics *e, const vaecl_model *m, const double sums[2],
+                         int step, double seconds) {
+  e->step = step;
+  e->seconds = seconds;
+  e->reconstruction_loss = step ? sums[0] / step : 0;
+  e->kl_loss = step ? sums[1] / step : 0;
+  e->loss = e->reconstruction_loss + (double)vaecl_model_get_spec(m)->kl_weight * e->kl_loss;
 }
 
 static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
                      const vaecl_train_options *opt, uint32_t epoch, uint32_t *order,
                      vaecl_epoch_metrics *out) {
   const vb_ops *o = d->be->ops;
-  const size_t ppi = (size_t)data->rows * data->cols;
+  const size_t ppi = (size_t)data->rows * data->cols * data->channels;
   const int steps = (int)((data->count + (size_t)opt->batch - 1) / (size_t)opt->batch);
   shuffle(order, data->count, opt->seed, epoch);
   if (o->write(d->be, d->order, 0, order, data->count * sizeof *order) != 0 ||
@@ -107,7 +100,8 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
   double last_report = start, sums[2];
   vaecl_step_window window = vaecl_step_window_open(d->be);
   int step = 0, rc = 0;
-  for (; step < steps && !stop_requested && rc == 0; step++) {
+  out->steps = steps;
+  for (; step < steps && !stop_requested(opt) && rc == 0; step++) {
     const size_t first = (size_t)step * opt->batch;
     const int n =
         (int)(data->count - first < (size_t)opt->batch ? data->count - first : (size_t)opt->batch);
@@ -119,14 +113,15 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
         (rc = vaecl_model_train_step(m, d->batch_images, n, global_step, &opt->adam)) != 0 ||
         (rc = vaecl_step_window_mark(&window)) != 0)
       break;
-    /* Reading the sums waits for the device, so only do it for a live display. */
-    /* A terminal gets a live line; a log file a line now and then. */
-    const double interval = opt->progress_is_tty ? 1.0 : 30.0;
-    if (opt->progress && vaecl_seconds() - last_report > interval) {
+    /* Reading the sums waits for the device, so only do it as often as asked. */
+    const vaecl_train_callbacks *cb = &opt->callbacks;
+    if (cb->on_progress && cb->progress_interval > 0 &&
+        vaecl_seconds() - last_report > cb->progress_interval) {
       if ((rc = vaecl_model_read_loss_sums(m, sums)) != 0)
         break;
       last_report = vaecl_seconds();
-      print_progress(opt, step + 1, steps, sums, last_report - start);
+      fill_metrics(out, m, sums, step + 1, last_report - start);
+      cb->on_progress(cb->user, out);
       /* the sums are here anyway: stop a diverged run now, not at the epoch's end */
       if ((rc = check_finite(sums[0] + sums[1], epoch, step + 1, opt->adam.learning_rate)) != 0)
         break;
@@ -136,58 +131,60 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
     rc = -1;
   if (rc != 0 || vaecl_model_read_loss_sums(m, sums) != 0)
     return -1;
-  out->steps = step;
-  out->seconds = vaecl_seconds() - start;
-  out->reconstruction_loss = step ? sums[0] / step : 0;
-  out->kl_loss = step ? sums[1] / step : 0;
-  out->loss = out->reconstruction_loss + out->kl_loss;
-  if (opt->progress && opt->progress_is_tty)
-    fprintf(opt->progress, "\r\033[K");
+  fill_metrics(out, m, sums, step, vaecl_seconds() - start);
   return 0;
 }
 
 int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
-                const vaecl_train_options *opt, uint32_t epochs_done, vaecl_epoch_metrics *last) {
+                const vaecl_train_options *opt, uint32_t epochs_done, vaecl_train_result *result) {
+  vaecl_train_result ignored;
+  vaecl_train_result *r = result ? result : &ignored;
+  memset(r, 0, sizeof *r);
+  r->epochs_done = epochs_done;
   if (data->count == 0)
     return vaecl_fail("the data set is empty");
   if (opt->batch < 1 || opt->batch > vaecl_model_max_batch(m))
     return vaecl_fail("batch %d does not fit a model made for batches of up to %d", opt->batch,
                       vaecl_model_max_batch(m));
-  if ((size_t)data->rows * data->cols != vaecl_model_image_size(m))
-    return vaecl_fail("the images are %dx%d but the model expects %zu pixels", data->rows,
-                      data->cols, vaecl_model_image_size(m));
+  const vaecl_shape *in = &vaecl_model_get_spec(m)->input;
+  if (data->rows != in->h || data->cols != in->w || data->channels != in->c)
+    return vaecl_fail("the images are %dx%dx%d but the model (%s) expects %dx%dx%d", data->rows,
+                      data->cols, data->channels, vaecl_model_get_spec(m)->source, in->h, in->w,
+                      in->c);
+  if (epochs_done >= (uint32_t)opt->epochs)
+    return 0; /* nothing to do; saved stays 0 */
   device_data d = {.be = be};
   uint32_t *order = malloc(data->count * sizeof *order);
   int rc = order ? upload_data(&d, data, opt->batch) : vaecl_fail("out of host memory");
-  stop_requested = 0;
+  const vaecl_train_callbacks *cb = &opt->callbacks;
   for (uint32_t e = epochs_done; rc == 0 && e < (uint32_t)opt->epochs; e++) {
-    vaecl_epoch_metrics em;
-    fprintf(opt->log, "Epoch %u/%d\n", e + 1, opt->epochs);
-    fflush(opt->log);
+    vaecl_epoch_metrics em = {.epoch = (int)e + 1, .epochs = opt->epochs};
+    if (cb->on_epoch_begin)
+      cb->on_epoch_begin(cb->user, (int)e + 1, opt->epochs);
     if ((rc = run_epoch(m, &d, data, opt, e, order, &em)) != 0)
       break;
-    const int steps = (int)((data->count + (size_t)opt->batch - 1) / (size_t)opt->batch);
-    if (stop_requested) {
-      fprintf(opt->log, "interrupted at step %d/%d of epoch %u\n", em.steps, steps, e + 1);
+    /* A stop during the epoch's last step still completes the epoch. */
+    if (em.step < em.steps) {
+      r->interrupted = 1;
+      r->stopped_at_step = em.step;
       /* The epoch is not complete: a resumed run repeats it from these weights. */
-      if (opt->out_path && (rc = save(m, opt->out_path, e)) == 0)
-        fprintf(opt->log, "saved %s (resume with --resume %s)\n", opt->out_path, opt->out_path);
-      if (rc == 0)
-        rc = vaecl_fail("training interrupted");
+      if (opt->out_path && (rc = save(m, opt->out_path, e, opt->batch)) == 0)
+        r->saved = 1;
       break;
     }
-    fprintf(opt->log,
-            "%d/%d - %.0fs - %.0fms/step - loss: %.4f - reconstruction_loss: %.4f - "
-            "kl_loss: %.4f\n",
-            em.steps, steps, em.seconds, 1e3 * em.seconds / em.steps, em.loss,
-            em.reconstruction_loss, em.kl_loss);
-    fflush(opt->log);
     if ((rc = check_finite(em.loss, e, em.steps, opt->adam.learning_rate)) != 0)
       break;
-    if (opt->out_path && (rc = save(m, opt->out_path, e + 1)) != 0)
+    if (cb->on_epoch_end)
+      cb->on_epoch_end(cb->user, &em);
+    if (opt->out_path && (rc = save(m, opt->out_path, e + 1, opt->batch)) != 0)
       break;
-    if (last)
-      *last = em;
+    r->saved = opt->out_path != NULL;
+    r->epochs_done = e + 1;
+    r->last = em;
+    if (stop_requested(opt) && e + 1 < (uint32_t)opt->epochs) {
+      r->interrupted = 1;
+      break;
+    }
   }
   free(order);
   release_data(&d);

@@ -10,11 +10,11 @@ const char *const vaecl_fashion_mnist_classes[10] = {
     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
 int vaecl_plot_decoded_grid(vaecl_model *m, const char *path, int n, double extent) {
-  const vaecl_model_config *c = vaecl_model_get_config(m);
+  const vaecl_model_spec *c = vaecl_model_get_spec(m);
   const size_t pixels = vaecl_model_image_size(m), L = (size_t)c->latent;
-  if (c->channels != 1)
+  if (c->input.c != 1)
     return vaecl_fail("%s: the latent grid plot needs grey images (the model has %d channels)",
-                      path, c->channels);
+                      path, c->input.c);
   float *z = calloc((size_t)n * L, sizeof *z);
   float *row = malloc((size_t)n * pixels * sizeof *row);
   float *grid = malloc((size_t)n * n * pixels * sizeof *grid);
@@ -36,7 +36,7 @@ int vaecl_plot_decoded_grid(vaecl_model *m, const char *path, int n, double exte
       grid[(size_t)r * n * pixels + i] = row[i];
   }
   if (rc == 0)
-    rc = vaecl_plot_latent_grid(path, grid, n, c->image_h, c->image_w, -extent, extent);
+    rc = vaecl_plot_latent_grid(path, grid, n, c->input.h, c->input.w, -extent, extent);
   free(z);
   free(row);
   free(grid);
@@ -47,8 +47,8 @@ int vaecl_plot_encoded_means(vaecl_model *m, vb_backend *be, const vaecl_dataset
                              const char *path) {
   const int batch = vaecl_model_max_batch(m);
   const size_t pixels = vaecl_model_image_size(m);
-  const int L = vaecl_model_get_config(m)->latent;
-  if ((size_t)data->rows * data->cols != pixels)
+  const int L = vaecl_model_get_spec(m)->latent;
+  if ((size_t)data->rows * data->cols * data->channels != pixels)
     return vaecl_fail("%s: the data's %dx%d images do not fit the model", path, data->rows,
                       data->cols);
   float *images = malloc((size_t)batch * pixels * sizeof *images);

@@ -1,0 +1,41 @@
+/* Option parsing shared by every verb. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+
+int cli_parse_int(const char *option, const char *text, long min, long max, long *out) {
+  char *end;
+  errno = 0;
+  const long v = strtol(text, &end, 10);
+  if (errno || end == text || *end || v < min || v > max) {
+    fprintf(stderr, "vaecl: %s expects a whole number from %ld to %ld, not '%s'\n", option, min,
+            max, text);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_parse_float(const char *option, const char *text, double min, double max, double *out) {
+  char *end;
+  errno = 0;
+  const double v = strtod(text, &end);
+  if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
+    fprintf(stderr, "vaecl: %s expects a number from %g to %g, not '%s'\n", option, min, max, text);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_option_value(int argc, char **argv, int *i, const char **value) {
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "vaecl: %s needs a value (see --help)\n", argv[*i]);
+    return -1;
+  }
+  *value = argv[++*i];
+  return 0;
+}
