@@ -10,7 +10,10 @@
 extern "C" {
 #endif
 
-#define VAECL_VERSION "0.1.0"
+#define VAECL_VERSION "0.2.0"
+
+/* The library's version (VAECL_VERSION of the build that made it). */
+const char *vaecl_version(void);
 
 /* Every function that can fail returns 0 on success and -1 on failure; the
  * message (what failed, on which file or device, and what to do) is then

@@ -1,0 +1,5 @@
+#include <vaecl.h>
+
+const char *vaecl_version(void) {
+  return VAECL_VERSION;
+}
