@@ -8,7 +8,9 @@ packages=(
   pocl-opencl-icd                    # an OpenCL device on the CPU (tests, CI)
   libclblast-dev                     # GEMM
   libpng-dev zlib1g-dev              # plots; the gzipped IDX files
+  libjansson-dev                     # JSON: the header of safetensors checkpoints
   check                              # unit tests
+  python3-numpy                      # tests/safetensors_read.py, an independent reader
   dataset-fashion-mnist              # the default data: /usr/share/datasets/fashion-mnist
 )
 missing=()

@@ -45,13 +45,21 @@ typedef struct {
   vaecl_ckpt_tensor *tensors; /* tensor_count entries (owned after load) */
 } vaecl_checkpoint;
 
+/* Refuses (naming path, writing nothing) what load would refuse: no model text, a name
+ * not 1..VAECL_CKPT_NAME_MAX-1 bytes of UTF-8 or "__metadata__", a name twice, rank
+ * outside 0..VAECL_CKPT_MAX_RANK, count not the shape's product (1 for rank 0) or 0,
+ * no data; and an empty path, a directory or a path ending in '/'. */
 int vaecl_checkpoint_save(const char *path, const vaecl_checkpoint *);
 /* Fails, naming the path, when a save there could not create its temporary file
  * (or path is a directory): lets training refuse a bad output path before its
  * first epoch rather than after. */
 int vaecl_checkpoint_check_writable(const char *path);
 /* Reads format 2 (safetensors) or format 1. Fails with a message naming the file on
- * a bad header, a checksum mismatch, a truncated file or an unknown format. */
+ * a bad header, a checksum mismatch, a truncated file or an unknown format. Tensors
+ * come in data order; metadata keys it does not know are ignored. Only regular files
+ * are read (a FIFO is refused without blocking). Format 1's tensors are renamed and
+ * shaped as src/io/checkpoint_v1.c describes (enc.heads becomes "latent", one dense
+ * [hidden, 2*latent] kernel: the mean's columns, then the log-variance's). */
 int vaecl_checkpoint_load(const char *path, vaecl_checkpoint *out);
 /* Frees what vaecl_checkpoint_load allocated. */
 void vaecl_checkpoint_free(vaecl_checkpoint *);
