@@ -9,7 +9,7 @@ include(CMakePackageConfigHelpers)
 # content: a library needs at least one source of its own).
 file(WRITE ${CMAKE_BINARY_DIR}/generated/shared_library.c "/* libvaecl.so */\n")
 add_library(vaecl_shared SHARED ${CMAKE_BINARY_DIR}/generated/shared_library.c)
-target_link_libraries(vaecl_shared PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,vaecl,vaecl_core>")
+target_link_libraries(vaecl_shared PRIVATE -Wl,--whole-archive vaecl vaecl_core -Wl,--no-whole-archive)
 target_include_directories(vaecl_shared PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
                                               $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 set_target_properties(vaecl_shared PROPERTIES OUTPUT_NAME vaecl VERSION ${PROJECT_VERSION}
