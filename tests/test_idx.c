@@ -1,13 +1,14 @@
-/* IDX loader: round trips, every rejected file, and the real Fashion-MNIST files. */
+/* IDX loader: round trips (any size, 4-D RGB, with or without labels), every rejected file,
+ * and the real Fashion-MNIST files. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include <vaecl/idx.h>
 #include "testutil.h"
 #include <vaecl.h>
+#include <vaecl/idx.h>
 
 static char *dir;          /* per-test temporary directory */
 static char path[8][4096]; /* paths made by tmp() */
@@ -42,7 +43,7 @@ static void put_be32(uint8_t *p, uint32_t v) {
 /* Writes magic, ndims big-endian dims, then n payload bytes, plain or gzipped. */
 static void write_idx(const char *file, int gz, uint32_t magic, const uint32_t *dims, int ndims,
                       const uint8_t *payload, size_t n) {
-  uint8_t header[16];
+  uint8_t header[20];
   put_be32(header, magic);
   for (int i = 0; i < ndims; i++)
     put_be32(header + 4 + 4 * i, dims[i]);
@@ -87,7 +88,10 @@ static void check_dataset3(const vaecl_dataset *d) {
   ck_assert_int_eq(d->rows, 2);
   ck_assert_int_eq(d->cols, 3);
   ck_assert_mem_eq(d->pixels, pixels3, sizeof pixels3);
+  ck_assert_int_eq(d->channels, 1);
   ck_assert_mem_eq(d->labels, labels3, sizeof labels3);
+  ck_assert_int_eq(d->class_count, 10); /* 1 + the largest label, 9 */
+  ck_assert_ptr_null(d->class_names);
 }
 
 /* Expects vaecl_idx_load to fail with a message naming named and containing problem. */
@@ -196,12 +200,117 @@ START_TEST(count_mismatch) {
 }
 END_TEST
 
-START_TEST(label_out_of_range) {
-  const char *im = tmp("images"), *lb = tmp("bad-labels");
-  const uint8_t bad[3] = {0, 10, 1};
+START_TEST(labels_are_any_byte) {
+  const char *im = tmp("images"), *lb = tmp("big-labels");
+  const uint8_t big[3] = {0, 200, 1};
   write_images(im, 0);
-  write_idx(lb, 0, 0x801, label_dims3, 1, bad, 3);
-  expect_load_error(im, lb, lb, "label 1 is 10, out of range (labels must be 0..9)");
+  write_idx(lb, 0, 0x801, label_dims3, 1, big, 3);
+  vaecl_dataset d;
+  ck_assert_msg(vaecl_idx_load(im, lb, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_mem_eq(d.labels, big, 3);
+  ck_assert_int_eq(d.class_count, 201);
+  vaecl_dataset_free(&d);
+  const uint8_t zeros[3] = {0, 0, 0};
+  write_idx(lb, 0, 0x801, label_dims3, 1, zeros, 3);
+  ck_assert_msg(vaecl_idx_load(im, lb, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_int_eq(d.class_count, 1);
+  vaecl_dataset_free(&d);
+}
+END_TEST
+
+START_TEST(images_without_labels) {
+  const char *im = tmp("images.gz");
+  write_images(im, 1);
+  vaecl_dataset d;
+  ck_assert_msg(vaecl_idx_load(im, NULL, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_eq(d.count, 3);
+  ck_assert_mem_eq(d.pixels, pixels3, sizeof pixels3);
+  ck_assert_ptr_null(d.labels);
+  ck_assert_int_eq(d.class_count, 0);
+  ck_assert_ptr_null(d.class_names);
+  vaecl_dataset_free(&d);
+}
+END_TEST
+
+/* Not 28x28: a bigger, non-square size, checked pixel by pixel. */
+START_TEST(other_image_sizes) {
+  enum { N = 2, R = 40, C = 33 };
+  static uint8_t px[N * R * C];
+  for (size_t i = 0; i < sizeof px; i++)
+    px[i] = (uint8_t)(i * 31 + 5);
+  const uint32_t dims[3] = {N, R, C}, ldims[1] = {N};
+  const uint8_t lb[N] = {4, 2};
+  const char *im = tmp("im.gz"), *lbf = tmp("lb");
+  write_idx(im, 1, 0x803, dims, 3, px, sizeof px);
+  write_idx(lbf, 0, 0x801, ldims, 1, lb, N);
+  vaecl_dataset d;
+  ck_assert_msg(vaecl_idx_load(im, lbf, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_eq(d.count, N);
+  ck_assert_int_eq(d.rows, R);
+  ck_assert_int_eq(d.cols, C);
+  ck_assert_int_eq(d.channels, 1);
+  ck_assert_uint_eq(vaecl_dataset_image_size(&d), R * C);
+  ck_assert_mem_eq(d.pixels, px, sizeof px);
+  ck_assert_int_eq(d.class_count, 5);
+  vaecl_dataset_free(&d);
+  /* a 1x1 image is fine too, and so is the largest side */
+  const uint32_t one[3] = {1, 1, 1}, tall[3] = {1, 4096, 1};
+  write_idx(im, 0, 0x803, one, 3, px, 1);
+  ck_assert_msg(vaecl_idx_load(im, NULL, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_int_eq(d.rows * d.cols, 1);
+  vaecl_dataset_free(&d);
+  static uint8_t col[4096];
+  write_idx(im, 0, 0x803, tall, 3, col, sizeof col);
+  ck_assert_msg(vaecl_idx_load(im, NULL, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_int_eq(d.rows, 4096);
+  vaecl_dataset_free(&d);
+}
+END_TEST
+
+/* 4-D images (magic 0x804): count x rows x cols x channels, kept NHWC as stored. */
+START_TEST(rgb_4d_images) {
+  const uint8_t px[2 * 2 * 3 * 3] = {255, 0,  0,  0,   255, 0,   0,   0,   255, 1,   2,   3,
+                                     4,   5,  6,  7,   8,   9,   10,  20,  30,  40,  50,  60,
+                                     70,  80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180};
+  const uint32_t dims[4] = {2, 2, 3, 3}, ldims[1] = {2};
+  const uint8_t lb[2] = {1, 0};
+  const char *im = tmp("rgb-images"), *lbf = tmp("rgb-labels.gz");
+  write_idx(im, 0, 0x804, dims, 4, px, sizeof px);
+  write_idx(lbf, 1, 0x801, ldims, 1, lb, 2);
+  vaecl_dataset d;
+  ck_assert_msg(vaecl_idx_load(im, lbf, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_eq(d.count, 2);
+  ck_assert_int_eq(d.rows, 2);
+  ck_assert_int_eq(d.cols, 3);
+  ck_assert_int_eq(d.channels, 3);
+  ck_assert_uint_eq(vaecl_dataset_image_size(&d), 18);
+  ck_assert_mem_eq(d.pixels, px, sizeof px);
+  /* image 1, row 1, column 2, green */
+  ck_assert_int_eq(d.pixels[18 + (1 * 3 + 2) * 3 + 1], 170);
+  ck_assert_mem_eq(d.labels, lb, 2);
+  ck_assert_int_eq(d.class_count, 2);
+  vaecl_dataset_free(&d);
+  /* 1 and 4 channels are accepted; 0 and 5 are not */
+  const uint32_t one[4] = {1, 2, 2, 1}, four[4] = {1, 1, 2, 4}, zero[4] = {1, 2, 2, 0},
+                 five[4] = {1, 2, 2, 5};
+  write_idx(im, 0, 0x804, one, 4, px, 4);
+  ck_assert_msg(vaecl_idx_load(im, NULL, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_int_eq(d.channels, 1);
+  vaecl_dataset_free(&d);
+  write_idx(im, 0, 0x804, four, 4, px, 8);
+  ck_assert_msg(vaecl_idx_load(im, NULL, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_int_eq(d.channels, 4);
+  vaecl_dataset_free(&d);
+  write_idx(im, 0, 0x804, zero, 4, NULL, 0);
+  expect_load_error(im, NULL, im, "0 channels per pixel is out of range (1..4)");
+  write_idx(im, 0, 0x804, five, 4, px, 20);
+  expect_load_error(im, NULL, im, "5 channels per pixel is out of range (1..4)");
+  /* a 4-D header cut before its channel count */
+  write_idx(im, 0, 0x804, dims, 3, NULL, 0);
+  expect_load_error(im, NULL, im, "truncated: the file ends inside the channel count");
+  /* the count of a 4-D file includes the channels */
+  write_idx(im, 0, 0x804, dims, 4, px, sizeof px - 1);
+  expect_load_error(im, NULL, im, "the header declares 36 data bytes but only 35");
 }
 END_TEST
 
@@ -231,6 +340,11 @@ START_TEST(huge_count_is_truncation) {
   write_labels(lb, 0);
   expect_load_error(im, lb, im,
                     "truncated: the header declares 3136000000000 data bytes but only 18");
+  /* the largest 4-D header: 2^32-1 images of 4096x4096x4 bytes, about 2^58 bytes in all */
+  const uint32_t e[4] = {4294967295u, 4096, 4096, 4};
+  write_idx(im, 0, 0x804, e, 4, pixels3, sizeof pixels3);
+  expect_load_error(im, NULL, im,
+                    "truncated: the header declares 288230376084602880 data bytes but only 18");
 }
 END_TEST
 
@@ -270,23 +384,55 @@ START_TEST(load_dir_one_split) {
 END_TEST
 
 START_TEST(load_dir_half_a_split) {
-  write_images(tmp("train-images-idx3-ubyte"), 0);
+  /* labels without images: an error */
+  write_labels(tmp("train-labels-idx1-ubyte"), 0);
   vaecl_dataset d;
   ck_assert_int_eq(vaecl_idx_load_dir(dir, &d), -1);
-  ck_assert_error_has("train-images-idx3-ubyte but not");
-  ck_assert_error_has("train-labels-idx1-ubyte(.gz)");
+  ck_assert_error_has("train-labels-idx1-ubyte but not its images");
+  ck_assert_error_has("train-images-idx3-ubyte(.gz)");
+}
+END_TEST
+
+/* Images without labels: an unlabelled data set; idx4 names for 4-D files. */
+START_TEST(load_dir_unlabelled_and_idx4) {
+  const uint8_t px[2 * 2 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const uint32_t dims[4] = {1, 2, 2, 3}, dims3[3] = {3, 2, 2};
+  write_idx(tmp("train-images-idx4-ubyte.gz"), 1, 0x804, dims, 4, px, sizeof px);
+  vaecl_dataset d;
+  ck_assert_msg(vaecl_idx_load_dir(dir, &d) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_eq(d.count, 1);
+  ck_assert_int_eq(d.channels, 3);
+  ck_assert_ptr_null(d.labels);
+  ck_assert_int_eq(d.class_count, 0);
+  ck_assert_mem_eq(d.pixels, px, sizeof px);
+  vaecl_dataset_free(&d);
+  /* a grey t10k split does not fit an RGB train split */
+  write_idx(tmp("t10k-images-idx3-ubyte"), 0, 0x803, dims3, 3, px, sizeof px);
+  ck_assert_int_eq(vaecl_idx_load_dir(dir, &d), -1);
+  ck_assert_error_has("train images are 2x2x3 but t10k images are 2x2x1");
+}
+END_TEST
+
+START_TEST(load_dir_labels_on_one_split_only) {
+  write_images(tmp("train-images-idx3-ubyte"), 0);
+  write_labels(tmp("train-labels-idx1-ubyte"), 0);
+  write_images(tmp("t10k-images-idx3-ubyte.gz"), 1);
+  vaecl_dataset d;
+  ck_assert_int_eq(vaecl_idx_load_dir(dir, &d), -1);
+  ck_assert_ptr_null(d.pixels);
+  ck_assert_error_has(dir);
+  ck_assert_error_has("the train split has labels but the t10k split does not");
 }
 END_TEST
 
 START_TEST(load_dir_bad_file_is_named) {
-  const uint8_t bad[3] = {0, 1, 200};
   write_images(tmp("train-images-idx3-ubyte"), 0);
   const char *lb = tmp("train-labels-idx1-ubyte.gz");
-  write_idx(lb, 1, 0x801, label_dims3, 1, bad, 3);
+  write_idx(lb, 1, 0x801, label_dims3, 1, labels3, 2);
   vaecl_dataset d;
   ck_assert_int_eq(vaecl_idx_load_dir(dir, &d), -1);
   ck_assert_error_has(lb);
-  ck_assert_error_has("label 2 is 200");
+  ck_assert_error_has("the header declares 3 data bytes but only 2");
 }
 END_TEST
 
@@ -294,16 +440,18 @@ START_TEST(load_dir_empty) {
   vaecl_dataset d;
   ck_assert_int_eq(vaecl_idx_load_dir(dir, &d), -1);
   ck_assert_error_has(dir);
-  ck_assert_error_has("no Fashion-MNIST files found");
+  ck_assert_error_has("no IDX files found");
   ck_assert_error_has("train-images-idx3-ubyte[.gz]");
   ck_assert_error_has("apt-get install dataset-fashion-mnist");
-  ck_assert_error_has("--data DIR");
+  ck_assert_error_has("pass another data directory");
+  ck_assert_msg(!strstr(vaecl_last_error(), "--"), "%s", vaecl_last_error()); /* no CLI flags */
 
   const char *missing = tmp("not-there");
   ck_assert_int_eq(vaecl_idx_load_dir(missing, &d), -1);
   ck_assert_error_has(missing);
   ck_assert_error_has("does not exist");
   ck_assert_error_has("apt-get install dataset-fashion-mnist");
+  ck_assert_msg(!strstr(vaecl_last_error(), "--"), "%s", vaecl_last_error());
 }
 END_TEST
 
@@ -324,6 +472,12 @@ START_TEST(real_fashion_mnist) {
   ck_assert_uint_eq(d.count, 70000);
   ck_assert_int_eq(d.rows, 28);
   ck_assert_int_eq(d.cols, 28);
+  ck_assert_int_eq(d.channels, 1);
+  ck_assert_int_eq(d.class_count, 10);
+  /* the installed set is known to be Fashion-MNIST: its classes get their names */
+  ck_assert_ptr_nonnull(d.class_names);
+  ck_assert_str_eq(d.class_names[0], "T-shirt/top");
+  ck_assert_str_eq(d.class_names[9], "Ankle boot");
   /* Expected values read from the Debian package's files with python3's gzip module:
    * train label 0 is 9 (Ankle boot), its pixels sum to 76247; t10k label 0 is also 9
    * (index 60000 after concatenation), pixel sum 33456; each class has 7000 images. */
@@ -359,6 +513,8 @@ START_TEST(fixture_matches_full_set) {
   ck_assert_int_eq(fx.rows, 28);
   ck_assert_int_eq(fx.cols, 28);
   ck_assert_uint_eq(fx.labels[0], 9); /* the first training label, as above */
+  ck_assert_int_eq(fx.class_count, 10);
+  ck_assert_ptr_null(fx.class_names); /* loaded by file name: no names */
   if (have_full_set()) {
     vaecl_dataset full;
     ck_assert_msg(vaecl_idx_load_dir(VAECL_DEFAULT_DATA_DIR, &full) == 0, "%s", vaecl_last_error());
@@ -385,13 +541,18 @@ static Suite *idx_suite(void) {
   tcase_add_test(files, truncated_gzip_stream);
   tcase_add_test(files, trailing_bytes);
   tcase_add_test(files, count_mismatch);
-  tcase_add_test(files, label_out_of_range);
+  tcase_add_test(files, labels_are_any_byte);
+  tcase_add_test(files, images_without_labels);
+  tcase_add_test(files, other_image_sizes);
+  tcase_add_test(files, rgb_4d_images);
   tcase_add_test(files, bad_dims);
   tcase_add_test(files, huge_count_is_truncation);
   tcase_add_test(files, missing_file);
   tcase_add_test(files, load_dir_concatenates_train_then_test);
   tcase_add_test(files, load_dir_one_split);
   tcase_add_test(files, load_dir_half_a_split);
+  tcase_add_test(files, load_dir_unlabelled_and_idx4);
+  tcase_add_test(files, load_dir_labels_on_one_split_only);
   tcase_add_test(files, load_dir_bad_file_is_named);
   tcase_add_test(files, load_dir_empty);
   suite_add_tcase(s, files);

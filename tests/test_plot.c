@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vaecl/plot.h>
 #include "plot/plot_font.h"
 #include "testutil.h"
 #include <vaecl.h>
+#include <vaecl/plot.h>
 
 static char *dir;
 static char file[4096];
@@ -182,7 +182,7 @@ static uint8_t expected_grey(float v) {
 START_TEST(grid_pixels_are_the_images) {
   const int n = 10, hgt = 28, wid = 28;
   float *x = grid_images(n, hgt, wid);
-  ck_assert_msg(vaecl_plot_latent_grid(file, x, n, hgt, wid, -0.5, 0.5) == 0, "%s",
+  ck_assert_msg(vaecl_plot_latent_grid(file, x, n, hgt, wid, 1, -0.5, 0.5) == 0, "%s",
                 vaecl_last_error());
   vaecl_plot_layout a;
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(n, hgt, wid, -0.5, 0.5, &a), 0);
@@ -217,7 +217,7 @@ END_TEST
 START_TEST(grid_has_frame_ticks_and_labels) {
   const int n = 10, hgt = 28, wid = 28;
   float *x = grid_images(n, hgt, wid);
-  ck_assert_msg(vaecl_plot_latent_grid(file, x, n, hgt, wid, -0.5, 0.5) == 0, "%s",
+  ck_assert_msg(vaecl_plot_latent_grid(file, x, n, hgt, wid, 1, -0.5, 0.5) == 0, "%s",
                 vaecl_last_error());
   vaecl_plot_layout a;
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(n, hgt, wid, -0.5, 0.5, &a), 0);
@@ -256,7 +256,7 @@ START_TEST(grid_small_and_odd_sizes) {
   float x[3 * 5];
   for (int i = 0; i < 15; i++)
     x[i] = (float)i / 14;
-  ck_assert_msg(vaecl_plot_latent_grid(file, x, 1, 3, 5, -2, 3) == 0, "%s", vaecl_last_error());
+  ck_assert_msg(vaecl_plot_latent_grid(file, x, 1, 3, 5, 1, -2, 3) == 0, "%s", vaecl_last_error());
   vaecl_plot_layout a;
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(1, 3, 5, -2, 3, &a), 0);
   image im = load(file);
@@ -268,7 +268,7 @@ START_TEST(grid_small_and_odd_sizes) {
   free(im.px);
   /* Two columns of wide, short images: labels still clear of each other. */
   float y[2 * 2 * 9 * 20] = {0};
-  ck_assert_msg(vaecl_plot_latent_grid(file, y, 2, 9, 20, -2, 3) == 0, "%s", vaecl_last_error());
+  ck_assert_msg(vaecl_plot_latent_grid(file, y, 2, 9, 20, 1, -2, 3) == 0, "%s", vaecl_last_error());
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(2, 9, 20, -2, 3, &a), 0);
   im = load(file);
   ck_assert_int_eq(im.w, a.width);
@@ -303,13 +303,13 @@ START_TEST(grid_refuses_bad_arguments) {
              {1, 9000, 1, -1, 1, "larger than 8192"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ck_assert_int_eq(
-        vaecl_plot_latent_grid(file, x, bad[i].n, bad[i].h, bad[i].w, bad[i].lo, bad[i].hi), -1);
+        vaecl_plot_latent_grid(file, x, bad[i].n, bad[i].h, bad[i].w, 1, bad[i].lo, bad[i].hi), -1);
     ck_assert_error_has(file);
     ck_assert_error_has(bad[i].why);
   }
-  ck_assert_int_eq(vaecl_plot_latent_grid(file, NULL, 1, 2, 2, -1, 1), -1);
+  ck_assert_int_eq(vaecl_plot_latent_grid(file, NULL, 1, 2, 2, 1, -1, 1), -1);
   ck_assert_error_has(file);
-  ck_assert_int_eq(vaecl_plot_latent_grid(NULL, x, 1, 2, 2, -1, 1), -1);
+  ck_assert_int_eq(vaecl_plot_latent_grid(NULL, x, 1, 2, 2, 1, -1, 1), -1);
   ck_assert_error_has("no output path");
   ck_assert_int_ne(access(file, F_OK), 0);
   ck_assert_int_ne(access(tmp, F_OK), 0);
@@ -348,7 +348,8 @@ START_TEST(clusters_show_every_class) {
   float m[400];
   unsigned char lab[200];
   cluster_points(m, lab);
-  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 200, names) == 0, "%s", vaecl_last_error());
+  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 200, 10, names) == 0, "%s",
+                vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
   image im = load(file);
@@ -377,7 +378,8 @@ START_TEST(clusters_colour_bar_names_and_axes) {
   float m[400];
   unsigned char lab[200];
   cluster_points(m, lab);
-  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 200, names) == 0, "%s", vaecl_last_error());
+  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 200, 10, names) == 0, "%s",
+                vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
   image im = load(file);
@@ -406,7 +408,8 @@ START_TEST(clusters_ticks_are_nice_numbers) {
   cluster_points(m, lab);
   for (int i = 0; i < 200; i++)
     m[2 * i] = lab[i]; /* pin the x range to [0, 9] */
-  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 200, names) == 0, "%s", vaecl_last_error());
+  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 200, 10, names) == 0, "%s",
+                vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
   image im = load(file);
@@ -428,7 +431,7 @@ START_TEST(clusters_edge_cases) {
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
   /* count 0: empty axes, still labelled. */
-  ck_assert_msg(vaecl_plot_label_clusters(file, NULL, NULL, 0, names) == 0, "%s",
+  ck_assert_msg(vaecl_plot_label_clusters(file, NULL, NULL, 0, 10, names) == 0, "%s",
                 vaecl_last_error());
   image im = load(file);
   int box[4];
@@ -439,7 +442,8 @@ START_TEST(clusters_edge_cases) {
   /* Non-finite points are skipped; one point alone gets a window around it. */
   const float m[8] = {NAN, 0, 1, INFINITY, 2.5f, -1, -INFINITY, 3};
   const unsigned char lab[4] = {1, 2, 3, 4};
-  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 4, names) == 0, "%s", vaecl_last_error());
+  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 4, 10, names) == 0, "%s",
+                vaecl_last_error());
   im = load(file);
   for (int k = 0; k < 10; k++)
     ck_assert_int_eq(colour_box(&im, k, a.x, a.y, a.x + a.w, a.y + a.h, box) > 0, k == 3);
@@ -452,20 +456,209 @@ END_TEST
 START_TEST(clusters_refuse_bad_arguments) {
   float m[4] = {0, 0, 1, 1};
   unsigned char lab[2] = {0, 10};
-  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 2, names), -1);
+  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 2, 10, names), -1);
   ck_assert_error_has(file);
   ck_assert_error_has("label 10 of point 1 is outside 0..9");
   lab[1] = 9;
   const char *holey[10] = {"a", "b", "c", "d", "e", "f", "g", NULL, "i", "j"};
-  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 2, holey), -1);
+  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 2, 10, holey), -1);
   ck_assert_error_has("class name 7 is NULL");
-  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 2, NULL), -1);
-  ck_assert_error_has("no class names");
-  ck_assert_int_eq(vaecl_plot_label_clusters(file, NULL, lab, 2, names), -1);
-  ck_assert_error_has("no means or labels for 2 points");
-  ck_assert_int_eq(vaecl_plot_label_clusters(NULL, m, lab, 2, names), -1);
+  ck_assert_int_eq(vaecl_plot_label_clusters(file, NULL, lab, 2, 10, names), -1);
+  ck_assert_error_has("no means for 2 points");
+  ck_assert_int_eq(vaecl_plot_label_clusters(file, NULL, NULL, 2, 10, names), -1);
+  ck_assert_error_has("no means for 2 points");
+  lab[1] = 3; /* class_count 3: labels 0..2 */
+  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 2, 3, NULL), -1);
+  ck_assert_error_has("label 3 of point 1 is outside 0..2");
+  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 2, 0, NULL), -1);
+  ck_assert_error_has("0 classes; 1 to 256 are supported");
+  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 2, 257, NULL), -1);
+  ck_assert_error_has("257 classes");
+  ck_assert_int_eq(vaecl_plot_label_clusters(NULL, m, lab, 2, 10, names), -1);
   ck_assert_error_has("no output path");
   ck_assert_int_ne(access(file, F_OK), 0);
+}
+END_TEST
+
+/* ---- RGB grids, unlabelled and other class counts ---- */
+
+START_TEST(grid_rgb_pixels_are_the_images) {
+  /* 3x3 RGB images of 4x5 pixels, NHWC: each cell pixel has its own three channel values. */
+  const int n = 3, hgt = 4, wid = 5, ch = 3;
+  float *x = grid_images(n, hgt, wid * ch);
+  ck_assert_msg(vaecl_plot_latent_grid(file, x, n, hgt, wid, ch, -1, 1) == 0, "%s",
+                vaecl_last_error());
+  vaecl_plot_layout a;
+  ck_assert_int_eq(vaecl_plot_latent_grid_layout(n, hgt, wid, -1, 1, &a), 0);
+  image im = load(file);
+  ck_assert_int_eq(im.w, a.width);
+  ck_assert_int_eq(im.h, a.height);
+  int coloured = 0;
+  for (int r = 0; r < n; r++)
+    for (int c = 0; c < n; c++)
+      for (int i = 0; i < hgt; i++)
+        for (int j = 0; j < wid; j++) {
+          const float *p = x + (((size_t)(r * n + c) * hgt + i) * wid + j) * ch;
+          const unsigned char want[3] = {expected_grey(p[0]), expected_grey(p[1]),
+                                         expected_grey(p[2])};
+          coloured += want[0] != want[1] || want[1] != want[2];
+          for (int sy = 0; sy < a.scale; sy++)
+            for (int sx = 0; sx < a.scale; sx++) {
+              const int px = a.x + (c * wid + j) * a.scale + sx;
+              const int py = a.y + (r * hgt + i) * a.scale + sy;
+              const uint8_t *got = at(&im, px, py);
+              ck_assert_msg(is_rgb(&im, px, py, want),
+                            "cell %d,%d pixel %d,%d: %d %d %d, want %d %d %d", r, c, i, j, got[0],
+                            got[1], got[2], want[0], want[1], want[2]);
+            }
+        }
+  ck_assert_int_gt(coloured, n * n * hgt * wid / 2); /* really in colour, not grey */
+  free(im.px);
+  /* RGBA: the alpha channel is ignored; 0 and 5 channels are refused */
+  float rgba[2 * 4] = {1, 0, 0, 0.25f, 0, 0, 1, 1};
+  ck_assert_msg(vaecl_plot_latent_grid(file, rgba, 1, 1, 2, 4, -1, 1) == 0, "%s",
+                vaecl_last_error());
+  ck_assert_int_eq(vaecl_plot_latent_grid_layout(1, 1, 2, -1, 1, &a), 0);
+  im = load(file);
+  static const unsigned char red[3] = {255, 0, 0}, blue[3] = {0, 0, 255};
+  ck_assert(is_rgb(&im, a.x, a.y, red));
+  ck_assert(is_rgb(&im, a.x + a.scale, a.y, blue));
+  free(im.px);
+  ck_assert_int_eq(vaecl_plot_latent_grid(file, x, 1, 2, 2, 0, -1, 1), -1);
+  ck_assert_error_has("0 channels; 1 to 4 are supported");
+  ck_assert_int_eq(vaecl_plot_latent_grid(file, x, 1, 2, 2, 5, -1, 1), -1);
+  ck_assert_error_has(file);
+  free(x);
+}
+END_TEST
+
+START_TEST(clusters_unlabelled_are_one_colour) {
+  float m[400];
+  unsigned char lab[200];
+  cluster_points(m, lab);
+  ck_assert_msg(vaecl_plot_label_clusters(file, m, NULL, 200, 0, NULL) == 0, "%s",
+                vaecl_last_error());
+  vaecl_plot_layout a;
+  vaecl_plot_label_clusters_layout(&a);
+  image im = load(file);
+  int box[4];
+  ck_assert_int_gt(colour_box(&im, 0, a.x, a.y, a.x + a.w, a.y + a.h, box), 200);
+  /* every point inside the axes is tab:blue: no pixel of another colour but the white */
+  for (int y = a.y; y < a.y + a.h; y++)
+    for (int x = a.x; x < a.x + a.w; x++)
+      ck_assert_msg(!is_ink(&im, x, y) || is_rgb(&im, x, y, vaecl_plot_palette[0]), "%d,%d", x, y);
+  /* no colour bar: right of the axes frame the figure is blank */
+  for (int y = 0; y < im.h; y++)
+    for (int x = a.x + a.w + 1; x < im.w; x++)
+      ck_assert_msg(!is_ink(&im, x, y), "ink right of the axes at %d,%d", x, y);
+  expect_axis_labels(&im, &a);
+  free(im.px);
+}
+END_TEST
+
+START_TEST(clusters_numbered_classes) {
+  /* Three classes, no names: the bar has three blocks named 0, 1, 2. */
+  float m[60];
+  unsigned char lab[30];
+  test_rng r = test_rng_new(5);
+  for (int i = 0; i < 30; i++) {
+    lab[i] = (unsigned char)(i % 3);
+    m[2 * i] = (float)(lab[i] + test_rng_uniform(&r, -0.05, 0.05));
+    m[2 * i + 1] = (float)test_rng_uniform(&r, -0.05, 0.05);
+  }
+  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 30, 3, NULL) == 0, "%s",
+                vaecl_last_error());
+  vaecl_plot_layout a;
+  vaecl_plot_label_clusters_layout(&a);
+  image im = load(file);
+  int prev_mid = im.h;
+  static const char *const numbers[3] = {"0", "1", "2"};
+  for (int k = 0; k < 3; k++) {
+    int bar[4], b[32][2], box[4];
+    ck_assert_int_gt(colour_box(&im, k, a.x, a.y, a.x + a.w, a.y + a.h, box), 0); /* points */
+    ck_assert_int_gt(colour_box(&im, k, a.x + a.w + 1, 0, im.w, im.h, bar), 1000);
+    ck_assert_int_ge(bar[3] - bar[1], a.h / 3 - 1); /* a third of the bar each */
+    const int mid = (bar[1] + bar[3]) / 2;
+    ck_assert_int_lt(mid, prev_mid);
+    prev_mid = mid;
+    ck_assert_int_ge(bands(&im, bar[2] + 1, mid - 14, im.w, mid + 15, 1, b, 32), 2);
+    expect_text(&im, b[1][0], mid - 14, im.w, mid + 15, numbers[k], 0, box);
+  }
+  for (int k = 3; k < 10; k++) { /* no other tab10 colour anywhere */
+    int box[4];
+    ck_assert_int_eq(colour_box(&im, k, 0, 0, im.w, im.h, box), 0);
+  }
+  expect_white_border(&im, 4);
+  free(im.px);
+}
+END_TEST
+
+START_TEST(class_colours) {
+  unsigned char c[3];
+  for (int k = 0; k < 10; k++) { /* up to 10 classes: tab10 */
+    vaecl_plot_class_colour(k, 10, c);
+    ck_assert_mem_eq(c, vaecl_plot_palette[k], 3);
+    vaecl_plot_class_colour(k, 1 + k, c);
+    ck_assert_mem_eq(c, vaecl_plot_palette[k], 3);
+  }
+  vaecl_plot_class_colour(1, 15, c); /* up to 20: tab20, whose second colour is light blue */
+  static const unsigned char light_blue[3] = {0xae, 0xc7, 0xe8};
+  ck_assert_mem_eq(c, light_blue, 3);
+  static const int counts[4] = {11, 21, 40, 256}; /* tab20, then the hue wheel */
+  for (int t = 0; t < 4; t++) {
+    const int count = counts[t];
+    unsigned char all[256][3];
+    for (int k = 0; k < count; k++) {
+      vaecl_plot_class_colour(k, count, all[k]);
+      ck_assert_msg(!(all[k][0] == 255 && all[k][1] == 255 && all[k][2] == 255), "white");
+      ck_assert_msg(all[k][0] | all[k][1] | all[k][2], "black");
+      for (int j = 0; j < k; j++)
+        ck_assert_msg(memcmp(all[j], all[k], 3) != 0, "classes %d and %d of %d alike", j, k, count);
+    }
+  }
+}
+END_TEST
+
+START_TEST(clusters_many_classes_with_long_names) {
+  /* 40 classes: names only on every k-th block, apart, shortened to fit the figure. */
+  enum { K = 40 };
+  char name_buf[K][64];
+  const char *nm[K];
+  for (int k = 0; k < K; k++) {
+    snprintf(name_buf[k], sizeof name_buf[k], "a rather long class folder name %d", k);
+    nm[k] = name_buf[k];
+  }
+  float m[2 * K];
+  unsigned char lab[K];
+  for (int k = 0; k < K; k++) {
+    lab[k] = (unsigned char)k;
+    m[2 * k] = (float)k;
+    m[2 * k + 1] = (float)(k % 5);
+  }
+  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, K, K, nm) == 0, "%s", vaecl_last_error());
+  vaecl_plot_layout a;
+  vaecl_plot_label_clusters_layout(&a);
+  image im = load(file);
+  expect_white_border(&im, 4); /* long names were shortened, not clipped */
+  /* Right of the bar: one band of text rows per named block, each apart from the next. */
+  int rows[K][2];
+  unsigned char c0[3];
+  vaecl_plot_class_colour(0, K, c0);
+  long n0 = 0;
+  for (int y = 0; y < im.h; y++)
+    for (int x = a.x + a.w + 1; x < im.w; x++)
+      n0 += is_rgb(&im, x, y, c0);
+  ck_assert_int_gt(n0, 0);
+  const int text_x = a.x + a.w + 1 + 40 + 30 + 1 + 6; /* after the bar and its tick marks */
+  const int nb = bands(&im, text_x, a.y - 10, im.w, a.y + a.h + 10, 0, rows, K);
+  int every = 1;
+  while (every * a.h / K < VAECL_FONT_H * 2 + 6)
+    every++;
+  ck_assert_int_gt(every, 1);
+  ck_assert_int_eq(nb, (K + every - 1) / every);
+  for (int i = 1; i < nb; i++) /* at least a few blank rows between names */
+    ck_assert_int_ge(rows[i][0] - rows[i - 1][1], 4);
+  free(im.px);
 }
 END_TEST
 
@@ -474,18 +667,18 @@ END_TEST
 START_TEST(unwritable_path_is_named) {
   const char *bad = "/nonexistent/dir/x.png";
   float x[4] = {0};
-  ck_assert_int_eq(vaecl_plot_latent_grid(bad, x, 1, 2, 2, -1, 1), -1);
+  ck_assert_int_eq(vaecl_plot_latent_grid(bad, x, 1, 2, 2, 1, -1, 1), -1);
   ck_assert_error_has(bad);
   ck_assert_error_has("No such file or directory");
   float m[2] = {0, 0};
   unsigned char lab[1] = {0};
-  ck_assert_int_eq(vaecl_plot_label_clusters(bad, m, lab, 1, names), -1);
+  ck_assert_int_eq(vaecl_plot_label_clusters(bad, m, lab, 1, 10, names), -1);
   ck_assert_error_has(bad);
   /* A directory in the way of the rename: the temporary file must not be left behind. */
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp", file);
   ck_assert_int_eq(mkdir(file, 0700), 0);
-  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 1, names), -1);
+  ck_assert_int_eq(vaecl_plot_label_clusters(file, m, lab, 1, 10, names), -1);
   ck_assert_error_has("cannot rename");
   ck_assert_int_ne(access(tmp, F_OK), 0);
 }
@@ -498,7 +691,8 @@ START_TEST(replaces_atomically) {
   ck_assert_ptr_nonnull(f);
   ck_assert_int_eq(fputs("old", f) >= 0, 1);
   ck_assert_int_eq(fclose(f), 0);
-  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 1, names) == 0, "%s", vaecl_last_error());
+  ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 1, 10, names) == 0, "%s",
+                vaecl_last_error());
   image im = load(file);
   free(im.px);
   char tmp[4200];
@@ -545,6 +739,11 @@ static Suite *plot_suite(void) {
   tcase_add_test(tc, clusters_ticks_are_nice_numbers);
   tcase_add_test(tc, clusters_edge_cases);
   tcase_add_test(tc, clusters_refuse_bad_arguments);
+  tcase_add_test(tc, grid_rgb_pixels_are_the_images);
+  tcase_add_test(tc, clusters_unlabelled_are_one_colour);
+  tcase_add_test(tc, clusters_numbered_classes);
+  tcase_add_test(tc, class_colours);
+  tcase_add_test(tc, clusters_many_classes_with_long_names);
   tcase_add_test(tc, unwritable_path_is_named);
   tcase_add_test(tc, replaces_atomically);
   tcase_add_test(tc, font_covers_printable_ascii);

@@ -7,15 +7,25 @@
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
 
-/* Fashion-MNIST's ten class names, by label. */
-extern const char *const vaecl_fashion_mnist_classes[10];
+#ifdef __cplusplus
+extern "C" {
+#ifdef __cplusplus
+}
+#endif
+#endif
 
 /* Decodes an n x n grid over [-extent, extent]^2 of (z[0], z[1]), other latent
- * dimensions 0, and writes it as a PNG. */
-int vaecl_plot_decoded_grid(vaecl_model *, const char *path, int n, double extent);
+ * dimensions 0, and writes it as a PNG. rows x cols x channels is the model's image shape
+ * (NHWC; its product must be vaecl_model_image_size); RGB images are drawn in colour. */
+int vaecl_plot_decoded_grid(vaecl_model *, const char *path, int n, double extent, int rows,
+                            int cols, int channels);
 
 /* Encodes every image of data (in batches of the model's size) and plots the means
- * z[0], z[1] coloured by label. */
+ * z[0], z[1] coloured by label, the classes named by data->class_names or numbered; an
+ * unlabelled data set is drawn in one colour. */
 int vaecl_plot_encoded_means(vaecl_model *, vb_backend *, const vaecl_dataset *, const char *path);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -4,15 +4,24 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Returns 0, or -1 with vaecl_fail(...) message naming the path (from src/error.h). */
-/* images: n*n images of img_h*img_w floats in [0,1]; image (row r, col c) at index r*n + c, row 0
-   at the TOP (largest z[1]).
+/* images: n*n images of img_h*img_w*channels floats in [0,1], each NHWC (channels last); image
+   (row r, col c) at index r*n + c, row 0 at the TOP (largest z[1]). channels: 1 grey, 3 RGB;
+   2 and 4 are drawn as grey and RGB, the last (alpha) channel ignored.
    zmin/zmax: the latent range shown, used for tick labels. */
 int vaecl_plot_latent_grid(const char *path, const float *images, int n, int img_h, int img_w,
-                           double zmin, double zmax);
-/* means: count x 2 (z[0], z[1]) points; labels: count bytes 0..9; class_names: 10 strings. */
+                           int channels, double zmin, double zmax);
+/* means: count x 2 (z[0], z[1]) points.
+   labels: count bytes 0..class_count-1 (class_count 1..256), coloured by
+   vaecl_plot_class_colour with a colour bar naming the classes: class_names[k], or the number k
+   when class_names is NULL. labels NULL: an unlabelled data set, every point in
+   vaecl_plot_palette[0] and no colour bar; class_count and class_names are then ignored. */
 int vaecl_plot_label_clusters(const char *path, const float *means, const unsigned char *labels,
-                              size_t count, const char *const class_names[10]);
+                              size_t count, int class_count, const char *const *class_names);
 
 /* Details of the figures, for callers and tests that look at the pixels.
  *
@@ -23,10 +32,12 @@ int vaecl_plot_label_clusters(const char *path, const float *means, const unsign
  * np.round(grid, 1); z[1] falls from the top row down. Requires n >= 1, image sides >= 1, a
  * finite zmin < zmax, and at most 8192 image pixels a side.
  *
- * Label clusters: a fixed-size figure; points are discs in vaecl_plot_palette[label] drawn in
- * input order (later points on top), without antialiasing so colours are exact. Points with a
+ * Label clusters: a fixed-size figure; points are discs in their class colour drawn in input
+ * order (later points on top), without antialiasing so colours are exact. Points with a
  * non-finite coordinate are skipped, like matplotlib does. count 0 is allowed and draws empty
- * axes over [-1, 1]; a label above 9 or a NULL name is an error. */
+ * axes over [-1, 1]; a label >= class_count or a NULL name is an error. The colour bar stacks one
+ * block per class, class 0 at the bottom; with many classes only every k-th block is named so
+ * names do not overlap, and a name too long for the figure is shortened with "..". */
 typedef struct {
   int width, height; /* the whole image */
   int x, y, w, h;    /* the data area inside the axes frame: the image cells, or the scatter box */
@@ -41,4 +52,11 @@ void vaecl_plot_label_clusters_layout(vaecl_plot_layout *out);
 /* matplotlib's qualitative 'tab10' colours (RGB), one per class. */
 extern const unsigned char vaecl_plot_palette[10][3];
 
+/* The colour of class k of class_count: tab10 for up to 10 classes, matplotlib's 'tab20' for up
+ * to 20, else class_count hues evenly spaced around the colour wheel. */
+void vaecl_plot_class_colour(int k, int class_count, unsigned char rgb[3]);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

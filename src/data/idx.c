@@ -8,12 +8,14 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "data/data_internal.h"
 #include "util/error.h"
 
-#define IDX_MAGIC_IMAGES 0x00000803u /* unsigned bytes, 3 dims */
-#define IDX_MAGIC_LABELS 0x00000801u /* unsigned bytes, 1 dim */
-#define IDX_MAX_SIDE 4096
-#define IDX_NUM_CLASSES 10
+#define IDX_MAGIC_IMAGES 0x00000803u    /* unsigned bytes, 3 dims */
+#define IDX_MAGIC_IMAGES_4D 0x00000804u /* unsigned bytes, 4 dims: channels last */
+#define IDX_MAGIC_LABELS 0x00000801u    /* unsigned bytes, 1 dim */
+#define IDX_MAX_SIDE VAECL_DATASET_MAX_SIDE
+#define IDX_MAX_CHANNELS VAECL_DATASET_MAX_CHANNELS
 #define IDX_PATH_MAX 4096
 
 /* One open IDX file; gzread reads plain files transparently too. */
@@ -131,22 +133,29 @@ static int idx_expect_end(idx_file *f) {
   return 0;
 }
 
-static int idx_check_magic(idx_file *f, uint32_t want, const char *kind) {
-  uint32_t magic;
-  if (idx_read_u32(f, &magic, "the magic number"))
+/* Reads the magic number; it must be want or, if want2 is not 0, want2. */
+static int idx_check_magic(idx_file *f, uint32_t want, uint32_t want2, const char *kind,
+                           uint32_t *magic) {
+  if (idx_read_u32(f, magic, "the magic number"))
     return -1;
-  if (magic != want)
-    return vaecl_fail("%s: wrong magic number 0x%08x, expected 0x%08x for an IDX %s file", f->path,
-                      magic, want, kind);
-  return 0;
+  if (*magic == want || (want2 && *magic == want2))
+    return 0;
+  if (want2)
+    return vaecl_fail("%s: wrong magic number 0x%08x, expected 0x%08x or 0x%08x for an IDX %s file",
+                      f->path, *magic, want, want2, kind);
+  return vaecl_fail("%s: wrong magic number 0x%08x, expected 0x%08x for an IDX %s file", f->path,
+                    *magic, want, kind);
 }
 
-static int load_images(const char *path, uint8_t **pixels, size_t *count, int *rows, int *cols) {
+/* Reads an images file into d (pixels, count, rows, cols, channels). */
+static int load_images(const char *path, vaecl_dataset *d) {
   idx_file f = {0};
-  uint32_t n, r, c;
-  if (idx_open(&f, path) || idx_check_magic(&f, IDX_MAGIC_IMAGES, "images") ||
+  uint32_t magic, n, r, c, ch = 1;
+  if (idx_open(&f, path) ||
+      idx_check_magic(&f, IDX_MAGIC_IMAGES, IDX_MAGIC_IMAGES_4D, "images", &magic) ||
       idx_read_u32(&f, &n, "the image count") || idx_read_u32(&f, &r, "the row count") ||
-      idx_read_u32(&f, &c, "the column count"))
+      idx_read_u32(&f, &c, "the column count") ||
+      (magic == IDX_MAGIC_IMAGES_4D && idx_read_u32(&f, &ch, "the channel count")))
     goto fail;
   if (n == 0) {
     vaecl_fail("%s: the header declares 0 images", path);
@@ -156,40 +165,46 @@ static int load_images(const char *path, uint8_t **pixels, size_t *count, int *r
     vaecl_fail("%s: image size %ux%u is out of range (1..%d per side)", path, r, c, IDX_MAX_SIDE);
     goto fail;
   }
-  const size_t per_image = (size_t)r * c;
-  if (n > SIZE_MAX / per_image) {
-    vaecl_fail("%s: %u images of %ux%u do not fit in memory", path, n, r, c);
+  if (ch < 1 || ch > IDX_MAX_CHANNELS) {
+    vaecl_fail("%s: %u channels per pixel is out of range (1..%d)", path, ch, IDX_MAX_CHANNELS);
     goto fail;
   }
-  if (idx_read_payload(&f, n * per_image, pixels))
+  /* At most 2^32 * 2^12 * 2^12 * 4 = 2^58 bytes: exact in 64 bits; size_t may be smaller. */
+  const uint64_t per_image = (uint64_t)r * c * ch, total = (uint64_t)n * per_image;
+  if (total / per_image != n || total > (uint64_t)SIZE_MAX) {
+    vaecl_fail("%s: %u images of %ux%ux%u do not fit in memory", path, n, r, c, ch);
+    goto fail;
+  }
+  if (idx_read_payload(&f, (size_t)total, &d->pixels))
     goto fail;
   if (idx_expect_end(&f)) {
-    free(*pixels);
-    *pixels = NULL;
+    free(d->pixels);
+    d->pixels = NULL;
     goto fail;
   }
   idx_close(&f);
-  *count = n;
-  *rows = (int)r;
-  *cols = (int)c;
+  d->count = n;
+  d->rows = (int)r;
+  d->cols = (int)c;
+  d->channels = (int)ch;
   return 0;
 fail:
   idx_close(&f);
   return -1;
 }
 
-static int check_labels(const char *path, const uint8_t *labels, size_t n) {
+/* 1 + the largest label. */
+static int class_count_of(const uint8_t *labels, size_t n) {
+  int top = 0;
   for (size_t i = 0; i < n; i++)
-    if (labels[i] >= IDX_NUM_CLASSES)
-      return vaecl_fail("%s: label %zu is %u, out of range (labels must be 0..%d)", path, i,
-                        labels[i], IDX_NUM_CLASSES - 1);
-  return 0;
+    top = labels[i] > top ? labels[i] : top;
+  return top + 1;
 }
 
 static int load_labels(const char *path, uint8_t **labels, size_t *count) {
   idx_file f = {0};
-  uint32_t n;
-  if (idx_open(&f, path) || idx_check_magic(&f, IDX_MAGIC_LABELS, "labels") ||
+  uint32_t magic, n;
+  if (idx_open(&f, path) || idx_check_magic(&f, IDX_MAGIC_LABELS, 0, "labels", &magic) ||
       idx_read_u32(&f, &n, "the label count"))
     goto fail;
   if (n == 0) {
@@ -198,7 +213,7 @@ static int load_labels(const char *path, uint8_t **labels, size_t *count) {
   }
   if (idx_read_payload(&f, n, labels))
     goto fail;
-  if (idx_expect_end(&f) || check_labels(path, *labels, n)) {
+  if (idx_expect_end(&f)) {
     free(*labels);
     *labels = NULL;
     goto fail;
@@ -215,8 +230,12 @@ int vaecl_idx_load(const char *images_path, const char *labels_path, vaecl_datas
   vaecl_dataset d = {.channels = 1};
   size_t label_count = 0;
   memset(out, 0, sizeof *out);
-  if (load_images(images_path, &d.pixels, &d.count, &d.rows, &d.cols))
+  if (load_images(images_path, &d))
     return -1;
+  if (!labels_path) {
+    *out = d;
+    return 0;
+  }
   if (load_labels(labels_path, &d.labels, &label_count)) {
     vaecl_dataset_free(&d);
     return -1;
@@ -227,6 +246,7 @@ int vaecl_idx_load(const char *images_path, const char *labels_path, vaecl_datas
     vaecl_dataset_free(&d);
     return -1;
   }
+  d.class_count = class_count_of(d.labels, d.count);
   *out = d;
   return 0;
 }
@@ -249,58 +269,61 @@ static int find_file(const char *dir, const char *base, char path[IDX_PATH_MAX])
   return 1;
 }
 
-/* Loads one split (prefix "train" or "t10k"): 0 if loaded, 1 if absent, -1 on error. */
+/* Loads one split (prefix "train" or "t10k"): 0 if loaded, 1 if absent, -1 on error. The
+ * images are PREFIX-images-idx3-ubyte or, for 4-D files, PREFIX-images-idx4-ubyte; the labels
+ * are optional. */
 static int load_split(const char *dir, const char *prefix, vaecl_dataset *out) {
   char images_base[64], labels_base[64], images[IDX_PATH_MAX], labels[IDX_PATH_MAX];
-  snprintf(images_base, sizeof images_base, "%s-images-idx3-ubyte", prefix);
+  int hi = 1;
+  for (int dims = 3; dims <= 4 && hi == 1; dims++) {
+    snprintf(images_base, sizeof images_base, "%s-images-idx%d-ubyte", prefix, dims);
+    if ((hi = find_file(dir, images_base, images)) < 0)
+      return -1;
+  }
   snprintf(labels_base, sizeof labels_base, "%s-labels-idx1-ubyte", prefix);
-  const int hi = find_file(dir, images_base, images);
-  if (hi < 0)
-    return -1;
   const int hl = find_file(dir, labels_base, labels);
   if (hl < 0)
     return -1;
   if (hi == 1 && hl == 1)
     return 1;
-  if (hi == 1 || hl == 1)
-    return vaecl_fail("%s: found %s but not %s/%s(.gz); both files of a split are needed", dir,
-                      hi == 1 ? labels : images, dir, hi == 1 ? images_base : labels_base);
-  return vaecl_idx_load(images, labels, out) ? -1 : 0;
+  if (hi == 1)
+    return vaecl_fail("%s: found %s but not its images, %s/%s-images-idx3-ubyte(.gz) or "
+                      "-idx4-ubyte(.gz)",
+                      dir, labels, dir, prefix);
+  return vaecl_idx_load(images, hl == 0 ? labels : NULL, out) ? -1 : 0;
 }
 
-/* Appends b to a (same image size), consuming b. */
+/* Appends b to a (same image shape, both with or both without labels), consuming b. */
 static int concat(const char *dir, vaecl_dataset *a, vaecl_dataset *b) {
-  if (a->rows != b->rows || a->cols != b->cols)
-    return vaecl_fail("%s: train images are %dx%d but t10k images are %dx%d", dir, a->rows, a->cols,
-                      b->rows, b->cols);
-  const size_t per = (size_t)a->rows * a->cols, n = a->count + b->count;
+  if (a->rows != b->rows || a->cols != b->cols || a->channels != b->channels)
+    return vaecl_fail("%s: train images are %dx%dx%d but t10k images are %dx%dx%d", dir, a->rows,
+                      a->cols, a->channels, b->rows, b->cols, b->channels);
+  if (!a->labels != !b->labels)
+    return vaecl_fail("%s: the %s split has labels but the %s split does not; give both splits "
+                      "labels or neither",
+                      dir, a->labels ? "train" : "t10k", a->labels ? "t10k" : "train");
+  const size_t per = vaecl_dataset_image_size(a), n = a->count + b->count;
+  if (n > SIZE_MAX / per)
+    return vaecl_fail("%s: %zu images do not fit in memory", dir, n);
   uint8_t *pixels = realloc(a->pixels, n * per);
   if (!pixels)
     return vaecl_fail("%s: out of memory for %zu images", dir, n);
   a->pixels = pixels;
-  uint8_t *labels = realloc(a->labels, n);
-  if (!labels)
-    return vaecl_fail("%s: out of memory for %zu labels", dir, n);
-  a->labels = labels;
   memcpy(a->pixels + a->count * per, b->pixels, b->count * per);
-  memcpy(a->labels + a->count, b->labels, b->count);
+  if (a->labels) {
+    uint8_t *labels = realloc(a->labels, n);
+    if (!labels)
+      return vaecl_fail("%s: out of memory for %zu labels", dir, n);
+    a->labels = labels;
+    memcpy(a->labels + a->count, b->labels, b->count);
+    a->class_count = a->class_count > b->class_count ? a->class_count : b->class_count;
+  }
   a->count = n;
   vaecl_dataset_free(b);
   return 0;
 }
 
-static int missing_dir_error(const char *dir) {
-  struct stat st;
-  const char *fix = "install it with `apt-get install dataset-fashion-mnist` or pass --data DIR";
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-    return vaecl_fail("data directory %s does not exist; %s", dir, fix);
-  return vaecl_fail("%s: no Fashion-MNIST files found (tried train-images-idx3-ubyte[.gz] + "
-                    "train-labels-idx1-ubyte[.gz] and t10k-images-idx3-ubyte[.gz] + "
-                    "t10k-labels-idx1-ubyte[.gz]); %s",
-                    dir, fix);
-}
-
-int vaecl_idx_load_dir(const char *dir, vaecl_dataset *out) {
+static int idx_probe_dir(const char *dir, vaecl_dataset *out) {
   vaecl_dataset train = {0}, test = {0};
   memset(out, 0, sizeof *out);
   const int rt = load_split(dir, "train", &train);
@@ -312,7 +335,7 @@ int vaecl_idx_load_dir(const char *dir, vaecl_dataset *out) {
     return -1;
   }
   if (rt == 1 && rs == 1)
-    return missing_dir_error(dir);
+    return 1;
   if (rt == 1) {
     *out = test;
     return 0;
@@ -326,13 +349,30 @@ int vaecl_idx_load_dir(const char *dir, vaecl_dataset *out) {
   return 0;
 }
 
-void vaecl_dataset_truncate(vaecl_dataset *d, size_t n) {
-  if (n < d->count)
-    d->count = n; /* the tail stays allocated; freed with the rest */
+/* The installed Fashion-MNIST gets its class names; other IDX sets are numbered. */
+static int name_classes(const char *dir, vaecl_dataset *d) {
+  if (d->class_count != 10 || !vaecl_is_default_data_dir(dir))
+    return 0;
+  if (vaecl_dataset_set_class_names(d, vaecl_fashion_mnist_classes, 10) == 0)
+    return 0;
+  vaecl_dataset_free(d);
+  return -1;
 }
 
-void vaecl_dataset_free(vaecl_dataset *d) {
-  free(d->pixels);
-  free(d->labels);
-  memset(d, 0, sizeof *d);
+int vaecl_idx_probe_dir(const char *dir, vaecl_dataset *out) {
+  const int rc = idx_probe_dir(dir, out);
+  return rc == 0 ? name_classes(dir, out) : rc;
+}
+
+int vaecl_idx_load_dir(const char *dir, vaecl_dataset *out) {
+  const int rc = vaecl_idx_probe_dir(dir, out);
+  if (rc <= 0)
+    return rc;
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    return vaecl_fail("data directory %s does not exist%s", dir, vaecl_data_dir_hint());
+  return vaecl_fail("%s: no IDX files found (tried train-images-idx3-ubyte[.gz] + "
+                    "train-labels-idx1-ubyte[.gz] and t10k-images-idx3-ubyte[.gz] + "
+                    "t10k-labels-idx1-ubyte[.gz], or idx4 images)%s",
+                    dir, vaecl_data_dir_hint());
 }

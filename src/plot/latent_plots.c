@@ -5,16 +5,14 @@
 #include "util/error.h"
 #include <vaecl/plot.h>
 
-const char *const vaecl_fashion_mnist_classes[10] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-
-int vaecl_plot_decoded_grid(vaecl_model *m, const char *path, int n, double extent) {
+int vaecl_plot_decoded_grid(vaecl_model *m, const char *path, int n, double extent, int rows,
+                            int cols, int channels) {
   const vaecl_model_spec *c = vaecl_model_get_spec(m);
   const size_t pixels = vaecl_model_image_size(m), L = (size_t)c->latent;
-  if (c->input.c != 1)
-    return vaecl_fail("%s: the latent grid plot needs grey images (the model has %d channels)",
-                      path, c->input.c);
+  if (rows < 1 || cols < 1 || channels < 1 ||
+      (size_t)rows * (size_t)cols * (size_t)channels != pixels)
+    return vaecl_fail("%s: images of %dx%dx%d do not match the model's %zu values an image", path,
+                      rows, cols, channels, pixels);
   float *z = calloc((size_t)n * L, sizeof *z);
   float *row = malloc((size_t)n * pixels * sizeof *row);
   float *grid = malloc((size_t)n * n * pixels * sizeof *grid);
@@ -36,7 +34,7 @@ int vaecl_plot_decoded_grid(vaecl_model *m, const char *path, int n, double exte
       grid[(size_t)r * n * pixels + i] = row[i];
   }
   if (rc == 0)
-    rc = vaecl_plot_latent_grid(path, grid, n, c->input.h, c->input.w, -extent, extent);
+    rc = vaecl_plot_latent_grid(path, grid, n, rows, cols, channels, -extent, extent);
   free(z);
   free(row);
   free(grid);
@@ -48,9 +46,9 @@ int vaecl_plot_encoded_means(vaecl_model *m, vb_backend *be, const vaecl_dataset
   const int batch = vaecl_model_max_batch(m);
   const size_t pixels = vaecl_model_image_size(m);
   const int L = vaecl_model_get_spec(m)->latent;
-  if ((size_t)data->rows * data->cols * data->channels != pixels)
-    return vaecl_fail("%s: the data's %dx%d images do not fit the model", path, data->rows,
-                      data->cols);
+  if (vaecl_dataset_image_size(data) != pixels)
+    return vaecl_fail("%s: the data's %dx%dx%d images do not fit the model (%zu values an image)",
+                      path, data->rows, data->cols, data->channels, pixels);
   float *images = malloc((size_t)batch * pixels * sizeof *images);
   float *stats = malloc((size_t)batch * 2 * L * sizeof *stats);
   float *means = malloc(data->count * 2 * sizeof *means);
@@ -70,9 +68,11 @@ int vaecl_plot_encoded_means(vaecl_model *m, vb_backend *be, const vaecl_dataset
       means[2 * (first + i) + 1] = L > 1 ? stats[i * 2 * L + 1] : 0.0f;
     }
   }
+  /* the data set's class names (the installed Fashion-MNIST has them), else class numbers; one
+   * colour when there are no labels */
   if (rc == 0)
-    rc = vaecl_plot_label_clusters(path, means, data->labels, data->count,
-                                   vaecl_fashion_mnist_classes);
+    rc = vaecl_plot_label_clusters(path, means, data->labels, data->count, data->class_count,
+                                   (const char *const *)data->class_names);
   be->ops->release(be, dev);
   free(images);
   free(stats);
