@@ -153,7 +153,7 @@ int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
       rc = o->col2im(be, g, batch, l->col, l->y);
     break;
   }
-  return rc != 0 ? rc : o->bias_act(be, l->y, l->b.value, rows, (size_t)l->out_c, l->act);
+  return rc != 0 ? rc : o->bias_act(be, l->y, l->b.value, rows, (size_t)l->out_c, l->act, 0.0f);
 }
 
 /* From dy (w.r.t. the activation's output) to the parameter gradients and, when dx
@@ -163,7 +163,7 @@ int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int ba
   const size_t rows = (size_t)batch * l->rows_per_image, cout = (size_t)l->out_c;
   const vb_patch_geom *g = &l->geom;
   const size_t kk = (size_t)g->k * g->k, grid_rows = (size_t)batch * g->grid_h * g->grid_w;
-  if (o->act_backward(be, l->dy, l->y, rows * cout, l->act) != 0 ||
+  if (o->act_backward(be, l->dy, l->y, rows * cout, l->act, 0.0f) != 0 ||
       o->bias_grad(be, l->b.grad, l->dy, rows, cout) != 0)
     return -1;
   switch (l->kind) {
