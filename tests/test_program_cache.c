@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <vaecl/backend_opencl.h>
 #include "testutil.h"
 #include <vaecl.h>
+#include <vaecl/backend_registry.h>
 
 static char *dir;
 
@@ -27,8 +27,13 @@ static void cache_entry(char *path, size_t size) {
   ck_assert_int_eq(found, 1);
 }
 
+/* The cache directory under test (the library reads no environment). */
+static const char *cache_dir;
+
 static void open_and_use_backend(void) {
-  vb_backend *be = vb_opencl_create(-1);
+  vaecl_backend_options o = vaecl_backend_defaults();
+  o.cache_dir = cache_dir;
+  vb_backend *be = vaecl_backend_create("opencl", &o);
   ck_assert_msg(be, "%s", vaecl_last_error());
   /* A kernel from the (possibly cached) program must really run. */
   vb_buf *b = be->ops->alloc(be, 4 * sizeof(float));
@@ -70,16 +75,17 @@ START_TEST(corrupt_entry_is_rebuilt) {
 END_TEST
 
 START_TEST(unwritable_cache_dir_is_not_fatal) {
-  setenv("VAECL_CACHE_DIR", "/proc/vaecl-cannot-write-here", 1);
+  cache_dir = "/proc/vaecl-cannot-write-here";
   open_and_use_backend();
-  setenv("VAECL_CACHE_DIR", dir, 1);
+  cache_dir = dir;
 }
 END_TEST
 
 int main(void) {
   dir = test_make_temp_dir("cache");
-  if (!dir || setenv("VAECL_CACHE_DIR", dir, 1) != 0)
+  if (!dir)
     return EXIT_FAILURE;
+  cache_dir = dir;
   Suite *s = suite_create("program_cache");
   TCase *tc = tcase_create("cache");
   tcase_set_timeout(tc, 600);
