@@ -1117,6 +1117,61 @@ START_TEST(test_profile) {
 }
 END_TEST
 
+/* Both backends draw the same noise: the same Philox words, through Box-Muller in
+ * float (OpenCL) or double rounded to float (cpu), so eps agrees within the float
+ * Box-Muller bound; and given the same eps, sample_kl_backward agrees within the
+ * OpenCL bound. */
+START_TEST(test_same_noise) {
+  enum { BATCH = 32, LATENT = 16, N = BATCH * LATENT };
+  const uint64_t seed = 0xfeedbeef12ull, step = 77;
+  const vaecl_backend_options o = test_backend_options();
+  vb_backend *bs[2] = {vaecl_backend_create("opencl", &o), vaecl_backend_create("cpu", &o)};
+  ck_assert_msg(bs[0] && bs[1], "%s", vaecl_last_error());
+  test_rng r = test_rng_new(5);
+  double *stats = rand_floats(&r, 2 * N, -2, 2), *dz = rand_floats(&r, N, -1, 1);
+  double *eps[2], *z[2], *dstats[2], *kl[2];
+  for (int i = 0; i < 2; i++) {
+    vb_backend *bk = bs[i];
+    vb_buf *ds = upload(bk, stats, 2 * N), *de = alloc_floats(bk, N), *dzb = alloc_floats(bk, N);
+    vb_buf *ddz = upload(bk, dz, N), *dd = alloc_floats(bk, 2 * N), *dkl = alloc_floats(bk, N);
+    CK_OP(bk->ops->sample(bk, ds, de, dzb, BATCH, LATENT, seed, step));
+    eps[i] = download(bk, de, N);
+    z[i] = download(bk, dzb, N);
+    vb_buf *same = upload(bk, eps[0], N); /* OpenCL's noise, on both backends */
+    CK_OP(bk->ops->sample_kl_backward(bk, ds, same, ddz, dd, dkl, BATCH, LATENT, 1.0f));
+    dstats[i] = download(bk, dd, 2 * N);
+    kl[i] = download(bk, dkl, N);
+    bk->ops->release(bk, ds);
+    bk->ops->release(bk, de);
+    bk->ops->release(bk, dzb);
+    bk->ops->release(bk, ddz);
+    bk->ops->release(bk, dd);
+    bk->ops->release(bk, dkl);
+    bk->ops->release(bk, same);
+  }
+  cur.backend = "opencl vs cpu";
+  cur.name = "same noise";
+  cur.exact = false;
+  cur.failures = 0;
+  double tol[N];
+  for (int i = 0; i < N; i++)
+    tol[i] = eps_tolerance(seed, step, (uint32_t)i);
+  check_close_each("eps", eps[0], eps[1], N, 0, tol, 0);
+  check_close("dstats", dstats[0], dstats[1], 2 * N, 2 * 16 * U * (4.1 + 4.2), 0);
+  check_close("kl", kl[0], kl[1], N, 2 * 16 * U * 15, 0);
+  for (int i = 0; i < 2; i++) {
+    free(eps[i]);
+    free(z[i]);
+    free(dstats[i]);
+    free(kl[i]);
+    bs[i]->ops->destroy(bs[i]);
+  }
+  free(stats);
+  free(dz);
+  ck_assert_int_eq(cur.failures, 0);
+}
+END_TEST
+
 int main(void) {
   build_cases();
   select_backends();
@@ -1135,9 +1190,17 @@ int main(void) {
   bool opencl = false;
   for (int i = 0; i < n_selected; i++)
     opencl |= strcmp(selected[i], "opencl") == 0;
+  bool cpu = false;
+  for (int i = 0; i < n_selected; i++)
+    cpu |= strcmp(selected[i], "cpu") == 0;
   if (opencl) {
     tc = tcase_create("profile");
     tcase_add_test(tc, test_profile);
+    suite_add_tcase(s, tc);
+  }
+  if (opencl && cpu) {
+    tc = tcase_create("across backends");
+    tcase_add_test(tc, test_same_noise);
     suite_add_tcase(s, tc);
   }
   return vaecl_test_run(s);

@@ -81,6 +81,40 @@ START_TEST(unwritable_cache_dir_is_not_fatal) {
 }
 END_TEST
 
+/* The library reads no environment: with options.cache_dir NULL nothing is cached,
+ * whatever VAECL_CACHE_DIR, XDG_CACHE_HOME or HOME say. */
+START_TEST(environment_is_ignored) {
+  char *env_dir = test_make_temp_dir("cache-env");
+  ck_assert_ptr_nonnull(env_dir);
+  char xdg[4200], home[4200];
+  snprintf(xdg, sizeof xdg, "%s/xdg", env_dir);
+  snprintf(home, sizeof home, "%s/home", env_dir);
+  const char *saved_home = getenv("HOME");
+  char *old_home = saved_home ? strdup(saved_home) : NULL;
+  ck_assert_int_eq(setenv("VAECL_CACHE_DIR", env_dir, 1), 0);
+  ck_assert_int_eq(setenv("XDG_CACHE_HOME", xdg, 1), 0);
+  ck_assert_int_eq(setenv("HOME", home, 1), 0);
+  cache_dir = NULL;
+  open_and_use_backend();
+  cache_dir = dir;
+  DIR *d = opendir(env_dir);
+  ck_assert_ptr_nonnull(d);
+  int entries = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  ck_assert_int_eq(entries, 0);
+  unsetenv("VAECL_CACHE_DIR");
+  unsetenv("XDG_CACHE_HOME");
+  if (old_home)
+    setenv("HOME", old_home, 1);
+  free(old_home);
+  test_remove_tree(env_dir);
+  free(env_dir);
+}
+END_TEST
+
 int main(void) {
   dir = test_make_temp_dir("cache");
   if (!dir)
@@ -92,6 +126,7 @@ int main(void) {
   tcase_add_test(tc, binary_is_written_then_reused);
   tcase_add_test(tc, corrupt_entry_is_rebuilt);
   tcase_add_test(tc, unwritable_cache_dir_is_not_fatal);
+  tcase_add_test(tc, environment_is_ignored);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   test_remove_tree(dir);
