@@ -1,6 +1,9 @@
 /* Bias, activations and their gradients. Activation codes match vb_act. */
 #define ACT_NONE 0
 #define ACT_RELU 1
+#define ACT_LEAKY_RELU 2
+#define ACT_SIGMOID 3
+#define ACT_TANH 4
 
 __kernel void fill(__global float *x, const float value, const int n) {
   const int i = get_global_id(0);
@@ -8,21 +11,58 @@ __kernel void fill(__global float *x, const float value, const int n) {
     x[i] = value;
 }
 
+/* sigmoid as 1/(1+exp(-v)): exp(-v) overflows to inf for v < -88 and the quotient
+ * is then 0, the correctly rounded result; no NaN for any finite v. */
+float act_forward(const float v, const int act, const float alpha) {
+  switch (act) {
+  case ACT_RELU:
+    return fmax(v, 0.0f);
+  case ACT_LEAKY_RELU:
+    return v > 0.0f ? v : alpha * v;
+  case ACT_SIGMOID:
+    return 1.0f / (1.0f + exp(-v));
+  case ACT_TANH:
+    return tanh(v);
+  default:
+    return v;
+  }
+}
+
 __kernel void bias_act(__global float *y, __global const float *bias, const int rows,
-                       const int cols, const int act) {
+                       const int cols, const int act, const float alpha) {
   const int i = get_global_id(0);
   if (i >= rows * cols)
     return;
-  const float v = y[i] + bias[i % cols];
-  y[i] = act == ACT_RELU ? fmax(v, 0.0f) : v;
+  y[i] = act_forward(y[i] + bias[i % cols], act, alpha);
 }
 
-/* dy *= act'(y), with y the activation's output (ReLU: y > 0). */
+/* dy *= act'(y), with y the activation's output: relu y > 0; leaky_relu y > 0 ? 1 :
+ * alpha; sigmoid y(1-y); tanh 1-y^2, as (1-y)(1+y), which keeps its relative
+ * accuracy where |y| is close to 1 (1-y is exact there). */
 __kernel void act_backward(__global float *dy, __global const float *y, const int n,
-                           const int act) {
+                           const int act, const float alpha) {
   const int i = get_global_id(0);
-  if (i < n && act == ACT_RELU && !(y[i] > 0.0f))
-    dy[i] = 0.0f;
+  if (i >= n)
+    return;
+  const float yi = y[i];
+  switch (act) {
+  case ACT_RELU:
+    if (!(yi > 0.0f))
+      dy[i] = 0.0f;
+    break;
+  case ACT_LEAKY_RELU:
+    if (!(yi > 0.0f))
+      dy[i] *= alpha;
+    break;
+  case ACT_SIGMOID:
+    dy[i] *= yi * (1.0f - yi);
+    break;
+  case ACT_TANH:
+    dy[i] *= (1.0f - yi) * (1.0f + yi);
+    break;
+  default:
+    break;
+  }
 }
 
 /* db[c] = sum over rows of dy[r, c]: one work-group per column (cl/reduce.cl). */

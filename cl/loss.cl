@@ -12,6 +12,27 @@ __kernel void bce_logits(__global const float *logits, __global const float *tar
   dlogits[i] = (1.0f / (1.0f + exp(-z)) - x) * grad_scale;
 }
 
+/* Gaussian negative log-likelihood with one shared log-variance lv = log_var[0]
+ * (see vb_ops.gaussian_nll). exp(-lv) is computed once per element and reused by
+ * the loss and both gradients; has_dlog_var == 0 leaves dlog_var unwritten (the
+ * host then passes another buffer in its place). */
+#define VAECL_LOG_2PI 1.8378770664093453f
+__kernel void gaussian_nll(__global const float *mean, __global const float *target,
+                           __global const float *log_var, __global float *dmean,
+                           __global float *loss, __global float *dlog_var, const int has_dlog_var,
+                           const int n, const float grad_scale) {
+  const int i = get_global_id(0);
+  if (i >= n)
+    return;
+  const float lv = log_var[0], inv_var = exp(-lv);
+  const float d = mean[i] - target[i];
+  const float r = d * d * inv_var; /* (x - mu)^2 / var */
+  loss[i] = 0.5f * (r + lv + VAECL_LOG_2PI);
+  dmean[i] = d * inv_var * grad_scale;
+  if (has_dlog_var)
+    dlog_var[i] = 0.5f * (1.0f - r);
+}
+
 /* acc[slot] += scale * sum(x) by a single work-group (cl/reduce.cl), so per-epoch
  * metrics stay on the device until the host asks for them. */
 __kernel void accumulate(__global float *acc, const int slot, __global const float *x, const int n,

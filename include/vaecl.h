@@ -20,9 +20,11 @@ const char *vaecl_version(void);
  * available from vaecl_last_error() in the same thread. */
 const char *vaecl_last_error(void);
 
-/* One OpenCL device, as listed by `vaecl devices`: a flat index over all platforms. */
+/* One device, as listed by `vaecl devices`. For OpenCL devices index is the flat
+ * index over all platforms; the CPU backend has the single device 0. */
 typedef struct vaecl_device_info {
-  int index;
+  char backend[16]; /* the backend that runs it: "opencl" or "cpu" */
+  int index;        /* in its backend's device list (vaecl_backend_options.device) */
   char platform[128];
   char name[128];
   char vendor[128];
@@ -33,7 +35,9 @@ typedef struct vaecl_device_info {
   int is_gpu;
 } vaecl_device_info;
 
-/* Fills *out with a malloc'd array (free() it) of every device on every platform. */
+/* Fills *out with a malloc'd array (free() it) of every OpenCL device on every
+ * platform. vaecl_backend_list_devices (vaecl/backend_registry.h) lists the devices
+ * of every backend. */
 int vaecl_list_devices(vaecl_device_info **out, size_t *count);
 
 #ifdef __cplusplus

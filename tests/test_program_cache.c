@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <vaecl/backend_opencl.h>
 #include "testutil.h"
 #include <vaecl.h>
+#include <vaecl/backend_registry.h>
 
 static char *dir;
 
@@ -27,8 +27,13 @@ static void cache_entry(char *path, size_t size) {
   ck_assert_int_eq(found, 1);
 }
 
+/* The cache directory under test (the library reads no environment). */
+static const char *cache_dir;
+
 static void open_and_use_backend(void) {
-  vb_backend *be = vb_opencl_create(-1);
+  vaecl_backend_options o = vaecl_backend_defaults();
+  o.cache_dir = cache_dir;
+  vb_backend *be = vaecl_backend_create("opencl", &o);
   ck_assert_msg(be, "%s", vaecl_last_error());
   /* A kernel from the (possibly cached) program must really run. */
   vb_buf *b = be->ops->alloc(be, 4 * sizeof(float));
@@ -70,22 +75,58 @@ START_TEST(corrupt_entry_is_rebuilt) {
 END_TEST
 
 START_TEST(unwritable_cache_dir_is_not_fatal) {
-  setenv("VAECL_CACHE_DIR", "/proc/vaecl-cannot-write-here", 1);
+  cache_dir = "/proc/vaecl-cannot-write-here";
   open_and_use_backend();
-  setenv("VAECL_CACHE_DIR", dir, 1);
+  cache_dir = dir;
+}
+END_TEST
+
+/* The library reads no environment: with options.cache_dir NULL nothing is cached,
+ * whatever VAECL_CACHE_DIR, XDG_CACHE_HOME or HOME say. */
+START_TEST(environment_is_ignored) {
+  char *env_dir = test_make_temp_dir("cache-env");
+  ck_assert_ptr_nonnull(env_dir);
+  char xdg[4200], home[4200];
+  snprintf(xdg, sizeof xdg, "%s/xdg", env_dir);
+  snprintf(home, sizeof home, "%s/home", env_dir);
+  const char *saved_home = getenv("HOME");
+  char *old_home = saved_home ? strdup(saved_home) : NULL;
+  ck_assert_int_eq(setenv("VAECL_CACHE_DIR", env_dir, 1), 0);
+  ck_assert_int_eq(setenv("XDG_CACHE_HOME", xdg, 1), 0);
+  ck_assert_int_eq(setenv("HOME", home, 1), 0);
+  cache_dir = NULL;
+  open_and_use_backend();
+  cache_dir = dir;
+  DIR *d = opendir(env_dir);
+  ck_assert_ptr_nonnull(d);
+  int entries = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  ck_assert_int_eq(entries, 0);
+  unsetenv("VAECL_CACHE_DIR");
+  unsetenv("XDG_CACHE_HOME");
+  if (old_home)
+    setenv("HOME", old_home, 1);
+  free(old_home);
+  test_remove_tree(env_dir);
+  free(env_dir);
 }
 END_TEST
 
 int main(void) {
   dir = test_make_temp_dir("cache");
-  if (!dir || setenv("VAECL_CACHE_DIR", dir, 1) != 0)
+  if (!dir)
     return EXIT_FAILURE;
+  cache_dir = dir;
   Suite *s = suite_create("program_cache");
   TCase *tc = tcase_create("cache");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, binary_is_written_then_reused);
   tcase_add_test(tc, corrupt_entry_is_rebuilt);
   tcase_add_test(tc, unwritable_cache_dir_is_not_fatal);
+  tcase_add_test(tc, environment_is_ignored);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   test_remove_tree(dir);

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vaecl/backend_opencl.h>
-#include "util/philox.h"
 #include "ref/ref_ops.h"
 #include "testdevice.h"
 #include "testutil.h"
+#include "util/philox.h"
 #include <vaecl.h>
+#include <vaecl/backend_registry.h>
 
 /* ---- host-only ----------------------------------------------------------- */
 

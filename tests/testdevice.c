@@ -1,14 +1,31 @@
 #include "testdevice.h"
 
 #include <check.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include <vaecl/backend_opencl.h>
 #include <vaecl.h>
+#include <vaecl/backend_registry.h>
 
 vb_backend *be;
 
+vaecl_backend_options test_backend_options(void) {
+  vaecl_backend_options o = vaecl_backend_defaults();
+  const char *cache = getenv("VAECL_CACHE_DIR");
+  const char *layout = getenv("VAECL_WORK_LAYOUT");
+  const char *tuning = getenv("VAECL_GEMM_TUNING");
+  o.cache_dir = cache && *cache ? cache : NULL;
+  if (layout && strcmp(layout, "rows") == 0)
+    o.work_layout = VAECL_LAYOUT_ROWS;
+  else if (layout && strcmp(layout, "channels") == 0)
+    o.work_layout = VAECL_LAYOUT_CHANNELS;
+  o.gemm_tuning = !(tuning && strcmp(tuning, "off") == 0);
+  return o;
+}
+
 void test_device_setup(void) {
-  be = vb_opencl_create(-1);
+  const vaecl_backend_options o = test_backend_options();
+  be = vaecl_backend_create("opencl", &o);
   ck_assert_msg(be != NULL, "no OpenCL device: %s", vaecl_last_error());
 }
 

@@ -21,10 +21,10 @@ typedef enum {
 /* What a caller may choose about a backend. The library reads no environment
  * variables: the command line maps its options and VAECL_* variables onto these. */
 typedef struct {
-  int device;            /* index in the backend's device list; -1: its default choice */
-  const char *cache_dir; /* OpenCL: where compiled kernels are cached; NULL: no cache */
-  int gemm_tuning;       /* OpenCL: 1 (default) vaecl's GEMM parameters on CPU devices;
-                            0 CLBlast's defaults */
+  int device;                    /* index in the backend's device list; -1: its default choice */
+  const char *cache_dir;         /* OpenCL: where compiled kernels are cached; NULL: no cache */
+  int gemm_tuning;               /* OpenCL: 1 (default) vaecl's GEMM parameters on CPU devices;
+                                    0 CLBlast's defaults */
   vaecl_work_layout work_layout; /* OpenCL: im2col/col2im work layout */
   int profile; /* OpenCL: time every op (waits after each; slow); see vaecl_backend_profile */
 } vaecl_backend_options;
@@ -39,8 +39,25 @@ vb_backend *vaecl_backend_create(const char *name, const vaecl_backend_options *
 const char *const *vaecl_backend_names(void);
 
 /* Every device of every backend, in one list (free() it): OpenCL devices first with
- * their flat index, then the CPU backend's single device. */
-int vaecl_backend_list_devices(vaecl_device_info **out, size_t *count);
+ * their flat index, then the CPU backend's single device (index 0). A backend that
+ * cannot list its devices (no OpenCL driver installed, say) is left out rather than
+ * failing the call: when `unavailable` is not NULL it gets one line per such
+ * backend, "opencl: <why>" (the empty string when every backend listed its
+ * devices). Fails only when the host is out of memory. */
+int vaecl_backend_list_devices(vaecl_device_info **out, size_t *count, char *unavailable,
+                               size_t unavailable_size);
+
+/* Per-op wall times, gathered when the backend was created with options.profile.
+ * Each row is one op (kernel, or "gemm (CLBlast)") that ran at least once. */
+typedef struct {
+  const char *op; /* static string */
+  long calls;
+  double seconds; /* summed wall time, the op running alone on the device */
+} vaecl_op_profile;
+
+/* Fills *rows with a malloc'd array (free() it) of *n rows; *n is 0 (and *rows NULL)
+ * when profiling was off, nothing ran, or the backend does not profile (cpu). */
+int vaecl_backend_profile(vb_backend *, vaecl_op_profile **rows, size_t *n);
 
 #ifdef __cplusplus
 }

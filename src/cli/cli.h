@@ -15,6 +15,16 @@ typedef struct {
   const char *backend; /* --backend NAME; NULL: opencl */
 } cli_globals;
 
+/* Creates backend `backend_name` (NULL: "opencl") on `device` (-1: its default)
+ * through the registry, with the options the environment asks for:
+ * VAECL_CACHE_DIR (else $XDG_CACHE_HOME/vaecl, else $HOME/.cache/vaecl) for the
+ * kernel cache, VAECL_GEMM_TUNING=off, VAECL_WORK_LAYOUT=rows|channels and
+ * VAECL_PROFILE=1. NULL with a message (and a hint on choosing a device). */
+vb_backend *cli_backend_open(const char *backend_name, int device);
+/* Prints the per-op profile (when VAECL_PROFILE asked for one) to stderr, then
+ * destroys the backend. NULL is a no-op. */
+void cli_backend_close(vb_backend *);
+
 int cli_devices(const cli_globals *, int argc, char **argv);
 int cli_train(const cli_globals *, int argc, char **argv);
 int cli_bench(const cli_globals *, int argc, char **argv);

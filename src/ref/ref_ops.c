@@ -211,6 +211,49 @@ void ref_relu_backward(size_t n, const double *y, double *dy) {
       dy[i] = 0;
 }
 
+static double act_value(vb_act act, double alpha, double v) {
+  switch (act) {
+  case VB_ACT_RELU:
+    return v > 0 ? v : 0.0;
+  case VB_ACT_LEAKY_RELU:
+    return v > 0 ? v : alpha * v;
+  case VB_ACT_SIGMOID: /* exp(-v) may overflow to inf: the quotient is then 0 */
+    return 1.0 / (1.0 + exp(-v));
+  case VB_ACT_TANH:
+    return tanh(v);
+  default:
+    return v;
+  }
+}
+
+static double act_slope(vb_act act, double alpha, double y) {
+  switch (act) {
+  case VB_ACT_RELU:
+    return y > 0 ? 1.0 : 0.0;
+  case VB_ACT_LEAKY_RELU:
+    return y > 0 ? 1.0 : alpha;
+  case VB_ACT_SIGMOID:
+    return y * (1.0 - y);
+  case VB_ACT_TANH:
+    return 1.0 - y * y;
+  default:
+    return 1.0;
+  }
+}
+
+void ref_act_forward(size_t n, vb_act act, double alpha, double *y) {
+  for (size_t i = 0; i < n; i++)
+    y[i] = act_value(act, alpha, y[i]);
+}
+
+void ref_act_backward(size_t n, vb_act act, double alpha, const double *y, double *dy) {
+  for (size_t i = 0; i < n; i++) {
+    const double slope = act_slope(act, alpha, y[i]);
+    /* relu's zero slope gives an exact zero, even for an infinite dy */
+    dy[i] = slope == 0.0 ? 0.0 : dy[i] * slope;
+  }
+}
+
 /* ---- GEMM, im2col, col2im ------------------------------------------------ */
 
 void ref_gemm(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha, const double *a,
@@ -279,6 +322,24 @@ double ref_bce_logits(size_t n, const double *logits, const double *target, doub
       const double sig = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
       dlogits[i] = (sig - x) * grad_scale;
     }
+  }
+  return sum;
+}
+
+double ref_gaussian_nll(size_t n, const double *mean, const double *target, double log_var,
+                        double *dmean, double *loss, double *dlog_var, double grad_scale) {
+  const double inv_var = exp(-log_var), log_2pi = log(2.0 * 3.14159265358979323846);
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double d = mean[i] - target[i], r = d * d * inv_var;
+    const double l = 0.5 * (r + log_var + log_2pi);
+    sum += l;
+    if (loss)
+      loss[i] = l;
+    if (dmean)
+      dmean[i] = d * inv_var * grad_scale;
+    if (dlog_var)
+      dlog_var[i] = 0.5 * (1.0 - r);
   }
   return sum;
 }

@@ -49,6 +49,11 @@ void ref_dense_backward(int batch, int in, int out, const double *x, const doubl
 void ref_relu_forward(size_t n, double *y);
 void ref_relu_backward(size_t n, const double *y, double *dy);
 
+/* Any vb_act, in place: y = act(y); alpha is leaky_relu's slope. */
+void ref_act_forward(size_t n, vb_act act, double alpha, double *y);
+/* dy *= act'(y), with y the activation's output (see vb_act). */
+void ref_act_backward(size_t n, vb_act act, double alpha, const double *y, double *dy);
+
 /* Row-major packed GEMM, C = alpha op(A) op(B) + beta C. */
 void ref_gemm(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha, const double *a,
               const double *b, double beta, double *c);
@@ -59,6 +64,13 @@ void ref_col2im(const vb_patch_geom *, int batch, const double *col, double *img
  * NULL) gets (sigmoid(z) - x) * grad_scale. */
 double ref_bce_logits(size_t n, const double *logits, const double *target, double *dlogits,
                       double grad_scale);
+
+/* Gaussian NLL with one shared log-variance (vb_ops.gaussian_nll): returns the sum
+ * over n of 0.5 ((x - mu)^2 exp(-lv) + lv + log(2 pi)). loss (per element), dmean
+ * ((mu - x) exp(-lv) grad_scale) and dlog_var (0.5 (1 - (x - mu)^2 exp(-lv)),
+ * unscaled) may each be NULL. */
+double ref_gaussian_nll(size_t n, const double *mean, const double *target, double log_var,
+                        double *dmean, double *loss, double *dlog_var, double grad_scale);
 
 /* Reparameterisation with the same RNG stream as the device (src/philox.h). */
 void ref_sample(int batch, int latent, const double *stats, uint64_t seed, uint64_t step,

@@ -3,8 +3,6 @@
  * One in-order queue: ops are enqueued without waiting, and only read() and
  * finish() block, so a training step costs no host round trip. GEMM goes to
  * CLBlast; everything else is a kernel from cl/, built once per process. */
-#include <vaecl/backend_opencl.h>
-
 #include <clblast_c.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,17 +10,28 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend/backends.h"
 #include "backend/opencl/cl_backend.h"
 #include "backend/opencl/cl_util.h"
+#include "backend/opencl/kernels_embedded.h"
 #include "util/clock.h"
 #include "util/error.h"
-#include "backend/opencl/kernels_embedded.h"
 
-const char *const vaecl_cl_kernel_names[K_COUNT] = {
-    "fill",         "im2col",       "col2im",         "bias_act",
-    "act_backward", "bias_grad",    "bias_grad_rows", "bias_grad_partials",
-    "bce_logits",   "accumulate",   "sample",         "sample_kl_backward",
-    "adam",         "gather_images"};
+const char *const vaecl_cl_kernel_names[K_COUNT] = {"fill",
+                                                    "im2col",
+                                                    "col2im",
+                                                    "bias_act",
+                                                    "act_backward",
+                                                    "bias_grad",
+                                                    "bias_grad_rows",
+                                                    "bias_grad_partials",
+                                                    "bce_logits",
+                                                    "gaussian_nll",
+                                                    "accumulate",
+                                                    "sample",
+                                                    "sample_kl_backward",
+                                                    "adam",
+                                                    "gather_images"};
 
 cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;
@@ -36,16 +45,26 @@ void clb_profile_op(cl_backend *b, int op, double start) {
   b->op_calls[op]++;
 }
 
-static void print_profile(const cl_backend *b) {
-  double total = 0;
+int vb_opencl_profile(vb_backend *base, vaecl_op_profile **rows, size_t *n) {
+  const cl_backend *b = clb_as(base);
+  *rows = NULL;
+  *n = 0;
+  size_t used = 0;
   for (int i = 0; i <= K_COUNT; i++)
-    total += b->op_seconds[i];
-  fprintf(stderr, "vaecl profile on %s (ops run one at a time):\n", b->base.device_name);
+    used += b->op_calls[i] != 0;
+  if (used == 0)
+    return 0;
+  vaecl_op_profile *out = calloc(used, sizeof *out);
+  if (!out)
+    return vaecl_fail("out of host memory");
+  size_t j = 0;
   for (int i = 0; i <= K_COUNT; i++)
     if (b->op_calls[i])
-      fprintf(stderr, "  %-20s %7ld calls %9.3f s %5.1f%%\n",
-              i < K_COUNT ? vaecl_cl_kernel_names[i] : "gemm (CLBlast)", b->op_calls[i],
-              b->op_seconds[i], 100.0 * b->op_seconds[i] / total);
+      out[j++] = (vaecl_op_profile){i < K_COUNT ? vaecl_cl_kernel_names[i] : "gemm (CLBlast)",
+                                    b->op_calls[i], b->op_seconds[i]};
+  *rows = out;
+  *n = used;
+  return 0;
 }
 
 int clb_fail(cl_backend *b, cl_int err, const char *what) {
@@ -95,9 +114,9 @@ int clb_launch(cl_backend *b, int id, size_t global, size_t local, int nargs, co
 /* Kernels index with int: larger tensors would need a smaller batch. */
 int clb_to_int(size_t n, int *out) {
   if (n > (size_t)INT_MAX)
-    return vaecl_fail("tensor of %zu elements is too large for vaecl's kernels; use a smaller "
-                      "--batch",
-                      n);
+    return vaecl_fail("tensor of %zu elements is too large for vaecl's kernels (at most %d); a "
+                      "smaller batch would fit",
+                      n, INT_MAX);
   *out = (int)n;
   return 0;
 }
@@ -189,8 +208,6 @@ static void clb_destroy(vb_backend *base) {
     return;
   if (b->queue)
     clFinish(b->queue);
-  if (b->profile)
-    print_profile(b);
   clb_release(base, b->scratch);
   for (int i = 0; i < K_COUNT; i++)
     if (b->kernels[i])
@@ -205,6 +222,8 @@ static void clb_destroy(vb_backend *base) {
 }
 
 static const vb_ops clb_ops = {
+    .name = "opencl",
+    .version = VB_OPS_VERSION,
     .alloc = clb_alloc,
     .release = clb_release,
     .write = clb_write,
@@ -217,6 +236,7 @@ static const vb_ops clb_ops = {
     .act_backward = clb_act_backward,
     .bias_grad = clb_bias_grad,
     .bce_logits = clb_bce_logits,
+    .gaussian_nll = clb_gaussian_nll,
     .accumulate = clb_accumulate,
     .sample = clb_sample,
     .sample_kl_backward = clb_sample_kl_backward,
@@ -247,12 +267,13 @@ static char *join_sources(void) {
   return s;
 }
 
-static int build_kernels(cl_backend *b) {
+static int build_kernels(cl_backend *b, const char *cache_dir) {
   char *source = join_sources();
   if (!source)
     return vaecl_fail("out of host memory");
   /* No fast-math: the tests compare against a double-precision reference. */
-  const int rc = vaecl_cl_build_program(b->ctx, b->dev, source, "-cl-std=CL1.2", &b->program);
+  const int rc =
+      vaecl_cl_build_program(b->ctx, b->dev, source, "-cl-std=CL1.2", cache_dir, &b->program);
   free(source);
   if (rc != 0)
     return -1;
@@ -284,27 +305,41 @@ static int build_kernels(cl_backend *b) {
   return 0;
 }
 
-vb_backend *vb_opencl_create(int device_index) {
+vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
+  const vaecl_backend_options defaults = vaecl_backend_defaults();
+  if (!opts)
+    opts = &defaults;
   cl_backend *b = calloc(1, sizeof *b);
   if (!b) {
     vaecl_fail("out of host memory");
     return NULL;
   }
   b->base.ops = &clb_ops;
-  const char *profile = getenv("VAECL_PROFILE");
-  b->profile = profile && *profile && strcmp(profile, "0") != 0;
+  b->profile = opts->profile != 0;
   cl_platform_id platform;
-  if (vaecl_cl_find_device(device_index, &platform, &b->dev) != 0) {
+  if (vaecl_cl_find_device(opts->device, &platform, &b->dev) != 0) {
     free(b);
     return NULL;
   }
   vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name, sizeof b->base.device_name);
-  cl_device_type type = 0;
-  const char *layout = getenv("VAECL_WORK_LAYOUT");
-  b->rows_layout = layout && *layout ? strcmp(layout, "rows") == 0
-                                     : clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type,
-                                                       NULL) == CL_SUCCESS &&
-                                           (type & CL_DEVICE_TYPE_CPU);
+  switch (opts->work_layout) {
+  case VAECL_LAYOUT_ROWS:
+    b->rows_layout = 1;
+    break;
+  case VAECL_LAYOUT_CHANNELS:
+    b->rows_layout = 0;
+    break;
+  default: {
+    cl_device_type type = 0;
+    const cl_int err = clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    if (err != CL_SUCCESS) {
+      clb_fail(b, err, "querying the device type");
+      free(b);
+      return NULL;
+    }
+    b->rows_layout = (type & CL_DEVICE_TYPE_CPU) != 0;
+  }
+  }
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
   b->ctx = clCreateContext(props, 1, &b->dev, NULL, NULL, &err);
@@ -319,8 +354,8 @@ vb_backend *vb_opencl_create(int device_index) {
     clb_destroy(&b->base);
     return NULL;
   }
-  vaecl_cl_tune_gemm(b->dev, b->base.gemm_note, sizeof b->base.gemm_note);
-  if (build_kernels(b) != 0) {
+  vaecl_cl_tune_gemm(b->dev, opts->gemm_tuning, b->base.gemm_note, sizeof b->base.gemm_note);
+  if (build_kernels(b, opts->cache_dir) != 0) {
     clb_destroy(&b->base);
     return NULL;
   }

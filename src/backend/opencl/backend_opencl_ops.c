@@ -78,7 +78,9 @@ static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in, cl
 int clb_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *img,
                vb_buf *col) {
   const size_t patches = (size_t)batch * g->grid_h * g->grid_w * g->k * g->k;
-  if (clb_check_range(col, 0, patches * g->c * sizeof(float), "im2col") != 0)
+  const size_t pixels = (size_t)batch * g->img_h * g->img_w;
+  if (clb_check_range(col, 0, patches * g->c * sizeof(float), "im2col col") != 0 ||
+      clb_check_range(img, 0, pixels * g->c * sizeof(float), "im2col img") != 0)
     return -1;
   return patch_op(clb_as(base), K_IM2COL, g, img->mem, col->mem, patches);
 }
@@ -86,7 +88,9 @@ int clb_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf
 int clb_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
                vb_buf *img) {
   const size_t pixels = (size_t)batch * g->img_h * g->img_w;
-  if (clb_check_range(img, 0, pixels * g->c * sizeof(float), "col2im") != 0)
+  const size_t patches = (size_t)batch * g->grid_h * g->grid_w * g->k * g->k;
+  if (clb_check_range(img, 0, pixels * g->c * sizeof(float), "col2im img") != 0 ||
+      clb_check_range(col, 0, patches * g->c * sizeof(float), "col2im col") != 0)
     return -1;
   return patch_op(clb_as(base), K_COL2IM, g, col->mem, img->mem, pixels);
 }
@@ -94,23 +98,29 @@ int clb_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf
 /* ---- elementwise and reductions ------------------------------------------------- */
 
 int clb_bias_act(vb_backend *base, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols,
-                 vb_act act) {
+                 vb_act act, float alpha) {
   int r, c, total, a = (int)act;
   if (clb_to_int(rows * cols, &total) != 0 || clb_to_int(rows, &r) != 0 ||
-      clb_to_int(cols, &c) != 0)
+      clb_to_int(cols, &c) != 0 ||
+      clb_check_range(y, 0, rows * cols * sizeof(float), "bias_act y") != 0 ||
+      clb_check_range(bias, 0, cols * sizeof(float), "bias_act bias") != 0)
     return -1;
-  return clb_launch(clb_as(base), K_BIAS_ACT, rows * cols, 0, 5,
-                    (karg[]){KARG(y->mem), KARG(bias->mem), KARG(r), KARG(c), KARG(a)});
+  return clb_launch(
+      clb_as(base), K_BIAS_ACT, rows * cols, 0, 6,
+      (karg[]){KARG(y->mem), KARG(bias->mem), KARG(r), KARG(c), KARG(a), KARG(alpha)});
 }
 
-int clb_act_backward(vb_backend *base, vb_buf *dy, const vb_buf *y, size_t count, vb_act act) {
+int clb_act_backward(vb_backend *base, vb_buf *dy, const vb_buf *y, size_t count, vb_act act,
+                     float alpha) {
   int n, a = (int)act;
   if (act == VB_ACT_NONE)
     return 0;
-  if (clb_to_int(count, &n) != 0)
+  if (clb_to_int(count, &n) != 0 ||
+      clb_check_range(dy, 0, count * sizeof(float), "act_backward dy") != 0 ||
+      clb_check_range(y, 0, count * sizeof(float), "act_backward y") != 0)
     return -1;
-  return clb_launch(clb_as(base), K_ACT_BACKWARD, count, 0, 4,
-                    (karg[]){KARG(dy->mem), KARG(y->mem), KARG(n), KARG(a)});
+  return clb_launch(clb_as(base), K_ACT_BACKWARD, count, 0, 5,
+                    (karg[]){KARG(dy->mem), KARG(y->mem), KARG(n), KARG(a), KARG(alpha)});
 }
 
 /* Rows per work-item of bias_grad_rows: enough work-items for the cores, few enough
@@ -152,19 +162,48 @@ int clb_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t rows, s
 
 int clb_bce_logits(vb_backend *base, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
                    vb_buf *loss, size_t count, float grad_scale) {
+  const size_t bytes = count * sizeof(float);
   int n;
-  if (clb_to_int(count, &n) != 0)
+  if (clb_to_int(count, &n) != 0 || clb_check_range(logits, 0, bytes, "bce_logits logits") != 0 ||
+      clb_check_range(target, 0, bytes, "bce_logits target") != 0 ||
+      clb_check_range(dlogits, 0, bytes, "bce_logits dlogits") != 0 ||
+      clb_check_range(loss, 0, bytes, "bce_logits loss") != 0)
     return -1;
   return clb_launch(clb_as(base), K_BCE_LOGITS, count, 0, 6,
                     (karg[]){KARG(logits->mem), KARG(target->mem), KARG(dlogits->mem),
                              KARG(loss->mem), KARG(n), KARG(grad_scale)});
 }
 
+int clb_gaussian_nll(vb_backend *base, const vb_buf *mean, const vb_buf *target,
+                     const vb_buf *log_var, vb_buf *dmean, vb_buf *loss, vb_buf *dlog_var,
+                     size_t count, float grad_scale) {
+  const size_t bytes = count * sizeof(float);
+  int n;
+  if (clb_to_int(count, &n) != 0 || clb_check_range(mean, 0, bytes, "gaussian_nll mean") != 0 ||
+      clb_check_range(target, 0, bytes, "gaussian_nll target") != 0 ||
+      clb_check_range(log_var, 0, sizeof(float), "gaussian_nll log_var") != 0 ||
+      clb_check_range(dmean, 0, bytes, "gaussian_nll dmean") != 0 ||
+      clb_check_range(loss, 0, bytes, "gaussian_nll loss") != 0 ||
+      (dlog_var && clb_check_range(dlog_var, 0, bytes, "gaussian_nll dlog_var") != 0))
+    return -1;
+  /* Without dlog_var the kernel still needs a buffer argument; it never writes it. */
+  const int has_dlog_var = dlog_var != NULL;
+  const cl_mem dlv = dlog_var ? dlog_var->mem : loss->mem;
+  return clb_launch(clb_as(base), K_GAUSSIAN_NLL, count, 0, 9,
+                    (karg[]){KARG(mean->mem), KARG(target->mem), KARG(log_var->mem),
+                             KARG(dmean->mem), KARG(loss->mem), KARG(dlv), KARG(has_dlog_var),
+                             KARG(n), KARG(grad_scale)});
+}
+
 int clb_accumulate(vb_backend *base, vb_buf *acc, int slot, const vb_buf *x, size_t count,
                    float scale) {
   cl_backend *b = clb_as(base);
   int n;
-  if (clb_to_int(count, &n) != 0)
+  if (slot < 0)
+    return vaecl_fail("internal error: accumulate into slot %d", slot);
+  if (clb_to_int(count, &n) != 0 ||
+      clb_check_range(acc, (size_t)slot * sizeof(float), sizeof(float), "accumulate acc") != 0 ||
+      clb_check_range(x, 0, count * sizeof(float), "accumulate x") != 0)
     return -1;
   const size_t local = b->reduce_local;
   return clb_launch(b, K_ACCUMULATE, local, local, 6,
@@ -178,6 +217,12 @@ int clb_accumulate(vb_backend *base, vb_buf *acc, int slot, const vb_buf *x, siz
 
 int clb_sample(vb_backend *base, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
                uint64_t seed, uint64_t step) {
+  int n;
+  if (batch < 0 || latent < 0 || clb_to_int((size_t)batch * (size_t)latent * 2, &n) != 0 ||
+      clb_check_range(stats, 0, (size_t)n * sizeof(float), "sample stats") != 0 ||
+      clb_check_range(eps, 0, (size_t)n / 2 * sizeof(float), "sample eps") != 0 ||
+      clb_check_range(z, 0, (size_t)n / 2 * sizeof(float), "sample z") != 0)
+    return -1;
   const cl_uint seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32);
   const cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
   return clb_launch(clb_as(base), K_SAMPLE, (size_t)batch * latent, 0, 9,
@@ -189,6 +234,16 @@ int clb_sample(vb_backend *base, const vb_buf *stats, vb_buf *eps, vb_buf *z, in
 int clb_sample_kl_backward(vb_backend *base, const vb_buf *stats, const vb_buf *eps,
                            const vb_buf *dz, vb_buf *dstats, vb_buf *kl, int batch, int latent,
                            float kl_scale) {
+  int n;
+  if (batch < 0 || latent < 0 || clb_to_int((size_t)batch * (size_t)latent * 2, &n) != 0)
+    return -1;
+  const size_t half = (size_t)n / 2 * sizeof(float), full = (size_t)n * sizeof(float);
+  if (clb_check_range(stats, 0, full, "sample_kl_backward stats") != 0 ||
+      clb_check_range(eps, 0, half, "sample_kl_backward eps") != 0 ||
+      clb_check_range(dz, 0, half, "sample_kl_backward dz") != 0 ||
+      clb_check_range(dstats, 0, full, "sample_kl_backward dstats") != 0 ||
+      clb_check_range(kl, 0, half, "sample_kl_backward kl") != 0)
+    return -1;
   return clb_launch(clb_as(base), K_SAMPLE_KL_BACKWARD, (size_t)batch * latent, 0, 8,
                     (karg[]){KARG(stats->mem), KARG(eps->mem), KARG(dz->mem), KARG(dstats->mem),
                              KARG(kl->mem), KARG(batch), KARG(latent), KARG(kl_scale)});
@@ -196,8 +251,11 @@ int clb_sample_kl_backward(vb_backend *base, const vb_buf *stats, const vb_buf *
 
 int clb_adam(vb_backend *base, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v,
              size_t count, const vb_adam_step *s) {
+  const size_t bytes = count * sizeof(float);
   int n;
-  if (clb_to_int(count, &n) != 0)
+  if (clb_to_int(count, &n) != 0 || clb_check_range(param, 0, bytes, "adam param") != 0 ||
+      clb_check_range(grad, 0, bytes, "adam grad") != 0 ||
+      clb_check_range(m, 0, bytes, "adam m") != 0 || clb_check_range(v, 0, bytes, "adam v") != 0)
     return -1;
   return clb_launch(clb_as(base), K_ADAM, count, 0, 9,
                     (karg[]){KARG(param->mem), KARG(grad->mem), KARG(m->mem), KARG(v->mem), KARG(n),
@@ -208,7 +266,10 @@ int clb_gather_images(vb_backend *base, const vb_buf *pixels, const vb_buf *inde
                       size_t count, size_t pixels_per_image, vb_buf *out) {
   int f, c, p, total;
   if (clb_to_int(first, &f) != 0 || clb_to_int(count, &c) != 0 ||
-      clb_to_int(pixels_per_image, &p) != 0 || clb_to_int(count * pixels_per_image, &total) != 0)
+      clb_to_int(pixels_per_image, &p) != 0 || clb_to_int(count * pixels_per_image, &total) != 0 ||
+      clb_check_range(index, first * sizeof(uint32_t), count * sizeof(uint32_t),
+                      "gather_images index") != 0 ||
+      clb_check_range(out, 0, count * pixels_per_image * sizeof(float), "gather_images out") != 0)
     return -1;
   return clb_launch(
       clb_as(base), K_GATHER_IMAGES, count * pixels_per_image, 0, 6,

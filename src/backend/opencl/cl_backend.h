@@ -19,6 +19,7 @@ enum {
   K_BIAS_GRAD_ROWS,
   K_BIAS_GRAD_PARTIALS,
   K_BCE_LOGITS,
+  K_GAUSSIAN_NLL,
   K_ACCUMULATE,
   K_SAMPLE,
   K_SAMPLE_KL_BACKWARD,
@@ -37,12 +38,13 @@ typedef struct {
   cl_kernel kernels[K_COUNT];
   size_t reduce_local; /* work-group size for the tree reductions, a power of two */
   /* im2col/col2im work layout: a work-item per row of channels (CPUs) or per
-   * channel (GPUs); VAECL_WORK_LAYOUT=rows|channels overrides, so the tests on a
+   * channel (GPUs); vaecl_backend_options.work_layout overrides, so the tests on a
    * CPU exercise both. */
   int rows_layout;
   vb_buf *scratch; /* partial sums of bias_grad_rows, grown on demand */
-  /* VAECL_PROFILE=1: wait after every op and add its wall time here (slows the run;
-   * for finding hot spots, printed at exit). Slot K_COUNT is GEMM. */
+  /* vaecl_backend_options.profile: wait after every op and add its wall time here
+   * (slows the run; for finding hot spots; read with vb_opencl_profile). Slot
+   * K_COUNT is GEMM. */
   int profile;
   double op_seconds[K_COUNT + 1];
   long op_calls[K_COUNT + 1];
@@ -54,7 +56,7 @@ struct vb_buf {
 };
 
 cl_backend *clb_as(vb_backend *b);
-/* VAECL_PROFILE: the time since start (vaecl_seconds, after draining the queue)
+/* Profiling: the time since start (vaecl_seconds, after draining the queue)
  * added to op's total when profiling is on. */
 void clb_profile_op(cl_backend *b, int op, double start);
 /* Records "<what> failed on <device>: ..." and returns -1. */
@@ -86,11 +88,14 @@ int clb_gemm(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float
              const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
 int clb_im2col(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
 int clb_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
-int clb_bias_act(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act);
-int clb_act_backward(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act);
+int clb_bias_act(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act,
+                 float alpha);
+int clb_act_backward(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act, float alpha);
 int clb_bias_grad(vb_backend *, vb_buf *db, const vb_buf *dy, size_t rows, size_t cols);
 int clb_bce_logits(vb_backend *, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
                    vb_buf *loss, size_t count, float grad_scale);
+int clb_gaussian_nll(vb_backend *, const vb_buf *mean, const vb_buf *target, const vb_buf *log_var,
+                     vb_buf *dmean, vb_buf *loss, vb_buf *dlog_var, size_t count, float grad_scale);
 int clb_accumulate(vb_backend *, vb_buf *acc, int slot, const vb_buf *x, size_t count, float scale);
 int clb_sample(vb_backend *, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
                uint64_t seed, uint64_t step);

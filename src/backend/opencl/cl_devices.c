@@ -1,5 +1,6 @@
-/* The flat device index of `vaecl devices` and `--device N`: platforms in ICD order,
+/* The flat OpenCL device index (vaecl_backend_options.device): platforms in ICD order,
  * devices in each platform's order. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,9 +72,7 @@ int vaecl_cl_find_device(int index, cl_platform_id *platform, cl_device_id *devi
       }
   }
   if (index >= n)
-    return vaecl_fail("there is no OpenCL device %d: this machine has %d (0..%d). Run `vaecl "
-                      "devices` to list them, then pass --device N.",
-                      index, n, n - 1);
+    return vaecl_fail("there is no OpenCL device %d: this machine has %d (0..%d)", index, n, n - 1);
   *platform = refs[index].platform;
   *device = refs[index].device;
   return 0;
@@ -90,6 +89,7 @@ int vaecl_list_devices(vaecl_device_info **out, size_t *count) {
   for (int i = 0; i < n; i++) {
     vaecl_device_info *d = &info[i];
     cl_device_id dev = refs[i].device;
+    snprintf(d->backend, sizeof d->backend, "opencl");
     d->index = i;
     if (clGetPlatformInfo(refs[i].platform, CL_PLATFORM_NAME, sizeof d->platform, d->platform,
                           NULL) != CL_SUCCESS)

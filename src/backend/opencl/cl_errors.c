@@ -79,19 +79,19 @@ const char *vaecl_cl_error_hint(cl_int err) {
   switch (err) {
   case CL_MEM_OBJECT_ALLOCATION_FAILURE:
   case CL_OUT_OF_RESOURCES:
-    return "The device ran out of memory or resources: try a smaller --batch, close other "
-           "programs using the device, or pick another with --device.";
+    return "The device ran out of memory or resources: try a smaller batch, close other "
+           "programs using the device, or pick another device.";
   case CL_OUT_OF_HOST_MEMORY:
-    return "The host ran out of memory: try a smaller --batch or --limit.";
+    return "The host ran out of memory: try a smaller batch or data set.";
   case CL_INVALID_BUFFER_SIZE:
     return "A buffer is larger than the device allows (CL_DEVICE_MAX_MEM_ALLOC_SIZE): try a "
-           "smaller --batch.";
+           "smaller batch.";
   case CL_BUILD_PROGRAM_FAILURE:
   case CL_COMPILER_NOT_AVAILABLE:
     return "The driver could not compile vaecl's kernels; the build log is above. Update the "
-           "driver or pick another device with --device.";
+           "driver or pick another device.";
   case CL_DEVICE_NOT_AVAILABLE:
-    return "The device is busy or disabled: pick another with --device (see `vaecl devices`).";
+    return "The device is busy or disabled: pick another device.";
   case -1001:
     return "No OpenCL platform is installed: install a driver's ICD (on Debian: apt-get install "
            "pocl-opencl-icd for the CPU, or your GPU vendor's OpenCL ICD).";

@@ -8,8 +8,6 @@
  * it), and the indirect kernel from moderate sizes on, since CLBlast's direct kernel
  * is the slow one on CPUs. GPUs keep CLBlast's own database. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <clblast_c.h>
 
@@ -24,12 +22,11 @@ static const size_t xgemm_cpu[] = {0, 1, 32, 2, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 
 static const char *const routine_names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
 static const size_t routine_cpu[] = {64};
 
-int vaecl_cl_tune_gemm(cl_device_id dev, char *note, size_t note_size) {
+int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, char *note, size_t note_size) {
   cl_device_type type = 0;
-  const char *env = getenv("VAECL_GEMM_TUNING");
   note[0] = '\0';
-  if (env && strcmp(env, "off") == 0) {
-    snprintf(note, note_size, "CLBlast defaults (VAECL_GEMM_TUNING=off)");
+  if (!enabled) {
+    snprintf(note, note_size, "CLBlast defaults (vaecl's GEMM tuning off)");
     return 0;
   }
   if (clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS ||

@@ -35,27 +35,11 @@ static int make_dirs(const char *path) {
   return (mkdir(buf, 0755) == 0 || errno == EEXIST) ? 0 : -1;
 }
 
-static int cache_dir(char *buf, size_t size) {
-  const char *env = getenv("VAECL_CACHE_DIR");
-  const char *xdg = getenv("XDG_CACHE_HOME");
-  const char *home = getenv("HOME");
-  int n;
-  if (env && *env)
-    n = snprintf(buf, size, "%s", env);
-  else if (xdg && *xdg)
-    n = snprintf(buf, size, "%s/vaecl", xdg);
-  else if (home && *home)
-    n = snprintf(buf, size, "%s/.cache/vaecl", home);
-  else
-    return -1;
-  return (n > 0 && (size_t)n < size) ? 0 : -1;
-}
-
-static int cache_path(cl_device_id dev, const char *source, const char *options, char *buf,
-                      size_t size) {
-  char dir[3500], name[256], dev_version[256], driver[256], platform_version[256] = "";
+static int cache_path(cl_device_id dev, const char *dir, const char *source, const char *options,
+                      char *buf, size_t size) {
+  char name[256], dev_version[256], driver[256], platform_version[256] = "";
   cl_platform_id platform;
-  if (cache_dir(dir, sizeof dir) != 0)
+  if (!dir || !*dir || strlen(dir) > 3500)
     return -1;
   vaecl_cl_device_string(dev, CL_DEVICE_NAME, name, sizeof name);
   vaecl_cl_device_string(dev, CL_DEVICE_VERSION, dev_version, sizeof dev_version);
@@ -152,9 +136,9 @@ static cl_program try_cached(cl_context ctx, cl_device_id dev, const char *path,
 }
 
 int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
-                           const char *options, cl_program *out) {
+                           const char *options, const char *cache_dir, cl_program *out) {
   char path[4096];
-  const int cacheable = cache_path(dev, source, options, path, sizeof path) == 0;
+  const int cacheable = cache_path(dev, cache_dir, source, options, path, sizeof path) == 0;
   if (cacheable && (*out = try_cached(ctx, dev, path, options)) != NULL)
     return 0;
   cl_int err;

@@ -1,0 +1,1207 @@
+/* Every vb_ops op of every registered backend against the double-precision
+ * reference ops (src/ref/ref_ops.c, themselves checked by test_ref_gradients), in
+ * the style of ggml's test-backend-ops: one table of op cases (build_cases), each
+ * run on each backend. Adding an op means one kernel, one entry per backend and
+ * one case here.
+ *
+ * Inputs are generated in double, rounded to float, and the reference runs on
+ * those rounded values, so the only difference left is the backend's arithmetic.
+ * Tolerances are bounds on float32 arithmetic, in units of U = 2^-24 (float unit
+ * roundoff), from the OpenCL 1.2 full-profile accuracy limits: +, -, * correctly
+ * rounded (U); x/y 2.5 ulp and sqrt 3 ulp (an ulp is at most 2U relative); exp 3
+ * ulp, log1p 2 ulp, tanh 5 ulp. A sum of K terms in any order is within
+ * (K-1) U sum|terms| of exact.
+ *
+ * The cpu backend computes in double and rounds each output once, so for it the
+ * same bounds hold with the double unit roundoff 2^-53 in place of U, plus U
+ * relative for the final rounding (see check_close): a much tighter test.
+ *
+ * Environment (tests may read it; the library does not): VAECL_TEST_BACKENDS, a
+ * comma-separated subset of the backends to run (default: all);
+ * VAECL_TEST_EXPECT_NO_OPENCL=1 when the OpenCL ICDs are hidden (test_registry);
+ * the variables of tests/testdevice.c (VAECL_WORK_LAYOUT=rows|channels,
+ * VAECL_CACHE_DIR, ...). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref/ref_ops.h"
+#include "testdevice.h"
+#include "testutil.h"
+#include "util/philox.h"
+#include <vaecl.h>
+#include <vaecl/backend_registry.h>
+
+#define U (1.0 / 16777216.0)
+/* The double unit roundoff over the float one: scales a float bound to double. */
+#define DOUBLE_OVER_FLOAT (1.0 / 536870912.0)
+/* atol for values that must match exactly or to rtol only; never 0, because
+ * test_max_scaled_error divides by atol + rtol |ref|. */
+#define TINY 1e-30
+
+/* ---- the case table ------------------------------------------------------------ */
+
+typedef struct op_case op_case;
+typedef void (*case_fn)(vb_backend *, const op_case *);
+
+/* One op run: which function, and its parameters (each case uses the fields it
+ * needs; the others stay zero). */
+struct op_case {
+  char name[112];
+  case_fn run;
+  size_t m, n, k;     /* gemm sizes; rows/cols/count of the others */
+  bool ta, tb;        /* gemm transposes */
+  double alpha, beta; /* gemm; alpha is also leaky_relu's slope, beta a scale */
+  vb_patch_geom geom; /* im2col / col2im */
+  int batch;          /* im2col / col2im */
+  vb_act act;         /* bias_act / act_backward */
+  int flag;           /* case-specific variant */
+  double lo, hi;      /* input range */
+  uint64_t seed;
+};
+
+enum { MAX_CASES = 512 };
+static op_case cases[MAX_CASES];
+static int n_cases;
+
+static op_case *add_case(case_fn run, uint64_t seed, const char *fmt, ...) {
+  if (n_cases >= MAX_CASES) {
+    fprintf(stderr, "test_backend_ops: more than %d cases\n", MAX_CASES);
+    abort();
+  }
+  op_case *c = &cases[n_cases++];
+  memset(c, 0, sizeof *c);
+  c->run = run;
+  c->seed = seed;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->name, sizeof c->name, fmt, ap);
+  va_end(ap);
+  return c;
+}
+
+/* ---- checking ------------------------------------------------------------------ */
+
+/* The backend and case being run: failures are counted, not fatal, so that one
+ * run reports every failing case. */
+static struct {
+  const char *backend;
+  const char *name;
+  bool exact; /* computes in double (the cpu backend): see check_close */
+  int failures;
+} cur;
+
+static void case_fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "FAIL [%s] %s: ", cur.backend, cur.name);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  cur.failures++;
+}
+
+/* |got - ref| <= atol + rtol |ref| elementwise, with atol and rtol float32 bounds.
+ * For an exact backend they shrink to the same bounds in double arithmetic plus
+ * one rounding of the output: atol 2^-29 atol, rtol U + 2^-29 rtol. atol_each (may
+ * be NULL) adds a per-element atol. */
+static void check_close_each(const char *what, const double *got, const double *ref, size_t n,
+                             double atol, const double *atol_each, double rtol) {
+  if (cur.exact) {
+    atol *= DOUBLE_OVER_FLOAT;
+    rtol = U + rtol * DOUBLE_OVER_FLOAT;
+  }
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    double a = atol + (atol_each ? atol_each[i] * (cur.exact ? DOUBLE_OVER_FLOAT : 1) : 0);
+    if (a <= 0)
+      a = TINY;
+    const double e = fabs(got[i] - ref[i]) / (a + rtol * fabs(ref[i]));
+    if (!(e <= worst) || isnan(got[i])) { /* NaN counts as the worst */
+      worst = isnan(e) ? INFINITY : e;
+      at = i;
+    }
+  }
+  if (n && !(worst <= 1.0))
+    case_fail("%s: [%zu] backend %.9g vs reference %.9g (atol %.3g, rtol %.3g: %.3g x tolerance)",
+              what, at, got[at], ref[at], atol, rtol, worst);
+}
+
+static void check_close(const char *what, const double *got, const double *ref, size_t n,
+                        double atol, double rtol) {
+  check_close_each(what, got, ref, n, atol, NULL, rtol);
+}
+
+static void check_exact(const char *what, const double *got, const double *ref, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!(got[i] == ref[i]) || signbit(got[i]) != signbit(ref[i])) {
+      case_fail("%s: [%zu] backend %.9g vs expected %.9g", what, i, got[i], ref[i]);
+      return;
+    }
+}
+
+/* Asserts an op returned 0, with the backend's message if not. */
+#define CK_OP(call) ck_assert_msg((call) == 0, "%s failed: %s", #call, vaecl_last_error())
+
+/* ---- host/backend plumbing ------------------------------------------------------ */
+
+static double *new_doubles(size_t n) {
+  double *x = calloc(n ? n : 1, sizeof *x);
+  ck_assert_ptr_nonnull(x);
+  return x;
+}
+
+/* Uniform in [lo, hi), rounded to float so host and backend see the same inputs. */
+static double *rand_floats(test_rng *r, size_t n, double lo, double hi) {
+  double *x = new_doubles(n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)test_rng_uniform(r, lo, hi);
+  return x;
+}
+
+/* Sums of multiples of 2^-10 below 1 in magnitude: with at most 2^13 terms every
+ * partial sum fits in 24 bits, so any summation order is exact. A dropped or
+ * doubled term shows up no matter how small. */
+static double *dyadic(test_rng *r, size_t n) {
+  double *x = new_doubles(n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = floor(test_rng_uniform(r, -1024, 1025)) / 1024.0;
+  return x;
+}
+
+static vb_buf *alloc_floats(vb_backend *bk, size_t n) {
+  vb_buf *b = bk->ops->alloc(bk, n * sizeof(float));
+  ck_assert_msg(b != NULL, "alloc: %s", vaecl_last_error());
+  return b;
+}
+
+static vb_buf *upload(vb_backend *bk, const double *x, size_t n) {
+  float *f = malloc((n ? n : 1) * sizeof *f);
+  ck_assert_ptr_nonnull(f);
+  for (size_t i = 0; i < n; i++)
+    f[i] = (float)x[i];
+  vb_buf *b = alloc_floats(bk, n);
+  ck_assert_msg(bk->ops->write(bk, b, 0, f, n * sizeof *f) == 0, "write: %s", vaecl_last_error());
+  free(f);
+  return b;
+}
+
+static double *download(vb_backend *bk, const vb_buf *b, size_t n) {
+  float *f = malloc((n ? n : 1) * sizeof *f);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_msg(bk->ops->read(bk, b, 0, f, n * sizeof *f) == 0, "read: %s", vaecl_last_error());
+  double *x = new_doubles(n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = f[i];
+  free(f);
+  return x;
+}
+
+static double max_abs(const double *x, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++)
+    m = fmax(m, fabs(x[i]));
+  return m;
+}
+
+/* ---- memory --------------------------------------------------------------------- */
+
+static void case_write_read(vb_backend *bk, const op_case *c) {
+  (void)c;
+  enum { BYTES = 1003 };
+  unsigned char a[BYTES], b[200], back[BYTES];
+  for (int i = 0; i < BYTES; i++)
+    a[i] = (unsigned char)(i * 131 + 7);
+  for (int i = 0; i < 200; i++)
+    b[i] = (unsigned char)(255 - i);
+  vb_buf *buf = bk->ops->alloc(bk, BYTES);
+  ck_assert_ptr_nonnull(buf);
+  CK_OP(bk->ops->write(bk, buf, 0, a, BYTES));
+  CK_OP(bk->ops->write(bk, buf, 101, b, sizeof b)); /* odd offset */
+  memcpy(a + 101, b, sizeof b);
+  CK_OP(bk->ops->read(bk, buf, 0, back, BYTES));
+  if (memcmp(back, a, BYTES) != 0)
+    case_fail("read back differs from what was written");
+  memset(back, 0, sizeof back);
+  CK_OP(bk->ops->read(bk, buf, 53, back, 500));
+  if (memcmp(back, a + 53, 500) != 0)
+    case_fail("read at an offset differs");
+  /* out-of-range transfers fail cleanly instead of touching memory */
+  if (bk->ops->write(bk, buf, BYTES - 10, b, 11) == 0)
+    case_fail("a write past the end succeeded");
+  if (bk->ops->read(bk, buf, BYTES + 1, back, 0) == 0)
+    case_fail("a read starting past the end succeeded");
+  CK_OP(bk->ops->finish(bk));
+  vb_mark *mark;
+  CK_OP(bk->ops->mark(bk, &mark));
+  CK_OP(bk->ops->wait_mark(bk, mark));
+  bk->ops->release(bk, buf);
+}
+
+/* Ops given buffers too small for their sizes must fail, not overrun. */
+static void case_range_checks(vb_backend *bk, const op_case *c) {
+  (void)c;
+  vb_buf *small = alloc_floats(bk, 4), *big = alloc_floats(bk, 64);
+  if (bk->ops->fill(bk, small, 1.0f, 5) == 0)
+    case_fail("fill of 5 floats into 4 succeeded");
+  if (bk->ops->bias_act(bk, big, small, 8, 8, VB_ACT_RELU, 0.0f) == 0)
+    case_fail("bias_act with 4 biases for 8 columns succeeded");
+  if (bk->ops->accumulate(bk, small, 4, big, 64, 1.0f) == 0)
+    case_fail("accumulate into slot 4 of 4 succeeded");
+  if (bk->ops->bce_logits(bk, big, big, small, big, 64, 1.0f) == 0)
+    case_fail("bce_logits with a 4-float gradient for 64 succeeded");
+  if (bk->ops->gaussian_nll(bk, big, big, small, big, big, small, 64, 1.0f) == 0)
+    case_fail("gaussian_nll with a 4-float dlog_var for 64 succeeded");
+  if (bk->ops->adam(bk, big, big, big, small, 64, &(vb_adam_step){1e-3f, 0.9f, 0.999f, 1e-7f}) == 0)
+    case_fail("adam with a 4-float v for 64 succeeded");
+  const vb_patch_geom g = {4, 4, 2, 4, 4, 3, 1, 1};
+  if (bk->ops->im2col(bk, &g, 1, big, small) == 0)
+    case_fail("im2col into 4 floats succeeded");
+  CK_OP(bk->ops->finish(bk));
+  bk->ops->release(bk, small);
+  bk->ops->release(bk, big);
+}
+
+static void case_fill(vb_backend *bk, const op_case *c) {
+  const size_t n = 1000, count = 777;
+  test_rng r = test_rng_new(c->seed);
+  double *x = rand_floats(&r, n, -1, 1);
+  vb_buf *b = upload(bk, x, n);
+  CK_OP(bk->ops->fill(bk, b, -3.5f, count));
+  double *got = download(bk, b, n);
+  for (size_t i = 0; i < count; i++)
+    x[i] = -3.5;
+  check_exact("fill", got, x, n); /* the tail past count is untouched */
+  free(got);
+  CK_OP(bk->ops->fill(bk, b, 0.0f, n));
+  got = download(bk, b, n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = 0.0;
+  check_exact("fill 0 (+0, not -0)", got, x, n);
+  CK_OP(bk->ops->fill(bk, b, 1.0f, 0)); /* count 0 is a no-op */
+  double *again = download(bk, b, n);
+  check_exact("fill count 0", again, got, n);
+  bk->ops->release(bk, b);
+  free(x);
+  free(got);
+  free(again);
+}
+
+/* ---- GEMM ----------------------------------------------------------------------- */
+
+static void case_gemm(vb_backend *bk, const op_case *c) {
+  const size_t m = c->m, n = c->n, k = c->k;
+  test_rng r = test_rng_new(c->seed);
+  double *a = rand_floats(&r, m * k, -1, 1), *b = rand_floats(&r, k * n, -1, 1);
+  double *cm = rand_floats(&r, m * n, -1, 1);
+  vb_buf *da = upload(bk, a, m * k), *db = upload(bk, b, k * n), *dc = upload(bk, cm, m * n);
+  CK_OP(bk->ops->gemm(bk, c->ta, c->tb, m, n, k, (float)c->alpha, da, db, (float)c->beta, dc));
+  double *got = download(bk, dc, m * n);
+
+  /* Error bound: (K+2) U (|alpha| |A||B| + |beta| |C|), the K-term dot product plus
+   * the alpha and beta products; the scale is taken at its largest element. */
+  double *aa = new_doubles(m * k), *ab = new_doubles(k * n), *scale = new_doubles(m * n);
+  for (size_t i = 0; i < m * k; i++)
+    aa[i] = fabs(a[i]);
+  for (size_t i = 0; i < k * n; i++)
+    ab[i] = fabs(b[i]);
+  for (size_t i = 0; i < m * n; i++)
+    scale[i] = fabs(cm[i]);
+  ref_gemm(c->ta, c->tb, m, n, k, fabs(c->alpha), aa, ab, fabs(c->beta), scale);
+  ref_gemm(c->ta, c->tb, m, n, k, c->alpha, a, b, c->beta, cm);
+  check_close("C", got, cm, m * n, (double)(k + 2) * U * max_abs(scale, m * n), 0);
+
+  bk->ops->release(bk, da);
+  bk->ops->release(bk, db);
+  bk->ops->release(bk, dc);
+  free(a);
+  free(b);
+  free(cm);
+  free(got);
+  free(aa);
+  free(ab);
+  free(scale);
+}
+
+/* ---- im2col / col2im ------------------------------------------------------------- */
+
+static size_t img_len(const op_case *c) {
+  const vb_patch_geom *g = &c->geom;
+  return (size_t)c->batch * g->img_h * g->img_w * g->c;
+}
+
+static size_t col_len(const op_case *c) {
+  const vb_patch_geom *g = &c->geom;
+  return (size_t)c->batch * g->grid_h * g->grid_w * g->k * g->k * g->c;
+}
+
+/* A pure copy: exact, including the zeros for padding taps (the output starts as
+ * garbage, so every entry must be written). */
+static void case_im2col(vb_backend *bk, const op_case *c) {
+  test_rng r = test_rng_new(c->seed);
+  double *img = rand_floats(&r, img_len(c), -1, 1), *col = new_doubles(col_len(c));
+  double *garbage = rand_floats(&r, col_len(c), 100, 200);
+  vb_buf *dimg = upload(bk, img, img_len(c)), *dcol = upload(bk, garbage, col_len(c));
+  CK_OP(bk->ops->im2col(bk, &c->geom, c->batch, dimg, dcol));
+  double *got = download(bk, dcol, col_len(c));
+  ref_im2col(&c->geom, c->batch, img, col);
+  check_exact("col", got, col, col_len(c));
+  bk->ops->release(bk, dimg);
+  bk->ops->release(bk, dcol);
+  free(img);
+  free(col);
+  free(garbage);
+  free(got);
+}
+
+/* Each pixel sums at most k*k column entries (fewer for stride > 1), each below
+ * max|col|: error <= k*k U k*k max|col|. */
+static void case_col2im(vb_backend *bk, const op_case *c) {
+  test_rng r = test_rng_new(c->seed);
+  double *col = rand_floats(&r, col_len(c), -1, 1), *img = new_doubles(img_len(c));
+  double *garbage = rand_floats(&r, img_len(c), 100, 200);
+  vb_buf *dcol = upload(bk, col, col_len(c)), *dimg = upload(bk, garbage, img_len(c));
+  CK_OP(bk->ops->col2im(bk, &c->geom, c->batch, dcol, dimg));
+  double *got = download(bk, dimg, img_len(c));
+  ref_col2im(&c->geom, c->batch, col, img);
+  const double kk = (double)c->geom.k * c->geom.k;
+  check_close("img", got, img, img_len(c), kk * U * kk * max_abs(col, col_len(c)), 0);
+  bk->ops->release(bk, dimg);
+  bk->ops->release(bk, dcol);
+  free(img);
+  free(col);
+  free(garbage);
+  free(got);
+}
+
+/* ---- bias, activations ----------------------------------------------------------- */
+
+/* Relative bounds on act(y + b), where y + b is one correctly rounded add (U):
+ * none U; relu's max is exact: U; leaky_relu alpha*v adds U: 2U; sigmoid
+ * 1/(1+exp(-v)): exp 6U (its share of 1+e at most all of it), the add U, the divide
+ * 5U, and the rounding of v propagates as (1-sigma)|v| U <= max|v| U: (12 + max|v|)
+ * U; tanh 10U, and v's rounding propagates as |v|(1-t^2)/|t| U <= U: 11U. */
+static double act_rtol(vb_act act, double max_v) {
+  switch (act) {
+  case VB_ACT_LEAKY_RELU:
+    return 2 * U;
+  case VB_ACT_SIGMOID:
+    return (12 + max_v) * U;
+  case VB_ACT_TANH:
+    return 11 * U;
+  default:
+    return U;
+  }
+}
+
+static void case_bias_act(vb_backend *bk, const op_case *c) {
+  const size_t rows = c->m, cols = c->n, n = rows * cols;
+  test_rng r = test_rng_new(c->seed);
+  double *y = rand_floats(&r, n, c->lo, c->hi), *b = rand_floats(&r, cols, -0.5, 0.5);
+  vb_buf *dy = upload(bk, y, n), *db = upload(bk, b, cols);
+  const float alpha = (float)c->alpha;
+  CK_OP(bk->ops->bias_act(bk, dy, db, rows, cols, c->act, alpha));
+  double *got = download(bk, dy, n);
+  for (size_t i = 0; i < n; i++)
+    y[i] += b[i % cols];
+  const double max_v = max_abs(y, n);
+  ref_act_forward(n, c->act, alpha, y);
+  check_close("y", got, y, n, TINY, act_rtol(c->act, max_v));
+  bk->ops->release(bk, dy);
+  bk->ops->release(bk, db);
+  free(y);
+  free(b);
+  free(got);
+}
+
+/* dy *= act'(y), y the (float) output of the activation. Relative bounds: none and
+ * relu exact (a mask); leaky_relu dy*alpha, one rounding: U; sigmoid y(1-y): 1-y,
+ * the product and dy's product: 3U; tanh (1-y)(1+y): two sums, two products: 4U. */
+static void case_act_backward(vb_backend *bk, const op_case *c) {
+  const size_t n = c->m;
+  test_rng r = test_rng_new(c->seed);
+  double *y = rand_floats(&r, n, c->lo, c->hi), *dy = rand_floats(&r, n, -1, 1);
+  const float alpha = (float)c->alpha;
+  ref_act_forward(n, c->act, alpha, y);
+  for (size_t i = 0; i < n; i++)
+    y[i] = (float)y[i]; /* outputs as the forward pass stored them */
+  vb_buf *dyb = upload(bk, dy, n), *yb = upload(bk, y, n);
+  CK_OP(bk->ops->act_backward(bk, dyb, yb, n, c->act, alpha));
+  double *got = download(bk, dyb, n);
+  ref_act_backward(n, c->act, alpha, y, dy);
+  switch (c->act) {
+  case VB_ACT_NONE:
+  case VB_ACT_RELU:
+    check_exact("dy", got, dy, n);
+    break;
+  default:
+    check_close("dy", got, dy, n, TINY,
+                c->act == VB_ACT_LEAKY_RELU ? U
+                : c->act == VB_ACT_SIGMOID  ? 3 * U
+                                            : 4 * U);
+  }
+  bk->ops->release(bk, dyb);
+  bk->ops->release(bk, yb);
+  free(y);
+  free(dy);
+  free(got);
+}
+
+/* db[c] = sum over rows of dy[r, c], in double. */
+static void col_sums(const double *dy, size_t rows, size_t cols, double *db) {
+  for (size_t c = 0; c < cols; c++) {
+    db[c] = 0;
+    for (size_t i = 0; i < rows; i++)
+      db[c] += dy[i * cols + c];
+  }
+}
+
+static double *run_bias_grad(vb_backend *bk, const double *dy, size_t rows, size_t cols) {
+  vb_buf *ddy = upload(bk, dy, rows * cols), *ddb = alloc_floats(bk, cols);
+  CK_OP(bk->ops->bias_grad(bk, ddb, ddy, rows, cols));
+  double *got = download(bk, ddb, cols);
+  bk->ops->release(bk, ddy);
+  bk->ops->release(bk, ddb);
+  return got;
+}
+
+static void case_bias_grad(vb_backend *bk, const op_case *c) {
+  const size_t rows = c->m, cols = c->n, n = rows * cols;
+  test_rng r = test_rng_new(c->seed);
+  double *dy = dyadic(&r, n), *db = new_doubles(cols);
+  col_sums(dy, rows, cols, db);
+  double *got = run_bias_grad(bk, dy, rows, cols);
+  check_exact("db (exact sums)", got, db, cols);
+  free(dy);
+  free(got);
+
+  /* General floats: rows terms per column, error <= rows U sum|dy|. */
+  dy = rand_floats(&r, n, -1, 1);
+  col_sums(dy, rows, cols, db);
+  got = run_bias_grad(bk, dy, rows, cols);
+  double col_abs = 0;
+  for (size_t j = 0; j < cols; j++) {
+    double sum = 0;
+    for (size_t i = 0; i < rows; i++)
+      sum += fabs(dy[i * cols + j]);
+    col_abs = fmax(col_abs, sum);
+  }
+  check_close("db", got, db, cols, (double)rows * U * col_abs, 0);
+  free(dy);
+  free(db);
+  free(got);
+}
+
+/* ---- accumulate ----------------------------------------------------------------- */
+
+static double *run_accumulate(vb_backend *bk, const double *acc0, int slots, int slot,
+                              const double *x, size_t n, double scale, int times) {
+  vb_buf *dacc = upload(bk, acc0, (size_t)slots), *dx = upload(bk, x, n);
+  for (int t = 0; t < times; t++)
+    CK_OP(bk->ops->accumulate(bk, dacc, slot, dx, n, (float)scale));
+  double *got = download(bk, dacc, (size_t)slots);
+  bk->ops->release(bk, dacc);
+  bk->ops->release(bk, dx);
+  return got;
+}
+
+static double plain_sum(const double *x, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++)
+    s += x[i];
+  return s;
+}
+
+/* Exact whatever the reduction order (see dyadic()); scale 0.5 and the initial
+ * values are dyadic too, so acc must match to the bit, other slots untouched. */
+static void case_accumulate_exact(vb_backend *bk, const op_case *c) {
+  const size_t n = c->m;
+  const double acc0[4] = {1.5, -2, 3.25, 7};
+  test_rng r = test_rng_new(c->seed);
+  double *x = dyadic(&r, n);
+  double *got = run_accumulate(bk, acc0, 4, 2, x, n, 0.5, 2);
+  const double want[4] = {1.5, -2, 3.25 + 2 * 0.5 * plain_sum(x, n), 7};
+  check_exact("acc", got, want, 4);
+  free(x);
+  free(got);
+}
+
+/* n terms in any order: error <= (n-1) U sum|x|; then scale and the add: 2U. */
+static void case_accumulate_float(vb_backend *bk, const op_case *c) {
+  const size_t n = c->m;
+  test_rng r = test_rng_new(c->seed);
+  double *x = rand_floats(&r, n, 0, 1);
+  const double acc0[1] = {0.25}, scale = (float)0.37;
+  double *got = run_accumulate(bk, acc0, 1, 0, x, n, scale, 1);
+  double abs_sum = 0;
+  for (size_t i = 0; i < n; i++)
+    abs_sum += fabs(x[i]);
+  const double want = 0.25 + scale * plain_sum(x, n);
+  check_close("acc", got, &want, 1, ((double)n + 2) * U * (scale * abs_sum + 0.25), 0);
+  /* deterministic: the same reduction gives the same bits */
+  double *again = run_accumulate(bk, acc0, 1, 0, x, n, scale, 1);
+  check_exact("acc again", again, got, 1);
+  free(x);
+  free(got);
+  free(again);
+}
+
+/* ---- losses --------------------------------------------------------------------- */
+
+static void check_bce(vb_backend *bk, const double *z, const double *x, size_t n, double scale) {
+  scale = (float)scale; /* the value the backend gets */
+  vb_buf *dz = upload(bk, z, n), *dx = upload(bk, x, n);
+  vb_buf *dd = alloc_floats(bk, n), *dl = alloc_floats(bk, n);
+  CK_OP(bk->ops->bce_logits(bk, dz, dx, dd, dl, n, (float)scale));
+  double *grad = download(bk, dd, n), *loss = download(bk, dl, n);
+  double *rgrad = new_doubles(n), *rloss = new_doubles(n);
+  for (size_t i = 0; i < n; i++)
+    rloss[i] = ref_bce_logits(1, z + i, x + i, rgrad + i, scale);
+  /* loss: max(z,0) - x z + log1p(exp(-|z|)): the products and sums round at
+   * magnitudes up to |z| (U each), exp and log1p add 6U + 4U at magnitudes below 1;
+   * the two z-sized terms can cancel, so the bound is absolute: 4U (max|z| + 3). */
+  check_close("loss", loss, rloss, n, 4 * U * (max_abs(z, n) + 3), 0);
+  /* grad: sigmoid = 1/(1+exp(-z)) within 6U (exp) + U + 5U (divide) relative, at
+   * most 1; minus x and times scale add 2U: 16U |scale| absolute. */
+  check_close("dlogits", grad, rgrad, n, 16 * U * fabs(scale), 0);
+  bk->ops->release(bk, dz);
+  bk->ops->release(bk, dx);
+  bk->ops->release(bk, dd);
+  bk->ops->release(bk, dl);
+  free(grad);
+  free(loss);
+  free(rgrad);
+  free(rloss);
+}
+
+static void case_bce_logits(vb_backend *bk, const op_case *c) {
+  if (c->flag) { /* saturated logits, where a naive exp(z) overflows float */
+    const double zs[8] = {100, -100, 90, -90, 30, -30, 0, 1e-3};
+    const double xs[8] = {0, 0, 1, 1, 0.5, 0.25, 0.5, 1};
+    check_bce(bk, zs, xs, 8, c->beta);
+    return;
+  }
+  const size_t n = c->m;
+  test_rng r = test_rng_new(c->seed);
+  double *z = rand_floats(&r, n, -8, 8), *x = rand_floats(&r, n, 0, 1);
+  for (size_t i = 0; i < n; i += 7)
+    x[i] = (double)(i % 2); /* binarised pixels too */
+  check_bce(bk, z, x, n, c->beta);
+  free(z);
+  free(x);
+}
+
+/* Gaussian NLL with lv = c->alpha, grad_scale c->beta, dlog_var when c->flag. With
+ * r = (x - mu)^2 exp(-lv): mu - x is one rounding (U), the square and the product
+ * with exp(-lv) (6U) three more: r within 10U r. loss = 0.5 (r + lv + log 2pi)
+ * adds two roundings at r + |lv| + 2 and log 2pi's own (U): 6U (max r + |lv| + 2)
+ * absolute. dmean = (mu - x) exp(-lv) scale: 9U relative, so 10U. dlog_var =
+ * 0.5 (1 - r): 0.5 (10U r + U (1 + r)) <= 6U (max r + 1) absolute. */
+static void case_gaussian_nll(vb_backend *bk, const op_case *c) {
+  const size_t n = c->m;
+  const double lv = (float)c->alpha, scale = (float)c->beta;
+  test_rng r = test_rng_new(c->seed);
+  double *mu = rand_floats(&r, n, -2, 2), *x = rand_floats(&r, n, -2, 2);
+  for (size_t i = 0; i < n; i += 11)
+    x[i] = mu[i]; /* exact fits: zero gradient */
+  vb_buf *dmu = upload(bk, mu, n), *dx = upload(bk, x, n), *dlv = upload(bk, &lv, 1);
+  vb_buf *ddm = alloc_floats(bk, n), *dl = alloc_floats(bk, n);
+  vb_buf *ddlv = c->flag ? alloc_floats(bk, n) : NULL;
+  CK_OP(bk->ops->gaussian_nll(bk, dmu, dx, dlv, ddm, dl, ddlv, n, (float)scale));
+  double *gdm = download(bk, ddm, n), *gl = download(bk, dl, n);
+  double *rdm = new_doubles(n), *rl = new_doubles(n), *rdlv = new_doubles(n);
+  ref_gaussian_nll(n, mu, x, lv, rdm, rl, rdlv, scale);
+  double r_max = 0;
+  for (size_t i = 0; i < n; i++)
+    r_max = fmax(r_max, (mu[i] - x[i]) * (mu[i] - x[i]) * exp(-lv));
+  check_close("loss", gl, rl, n, 6 * U * (r_max + fabs(lv) + 2), 0);
+  check_close("dmean", gdm, rdm, n, TINY, 10 * U);
+  if (ddlv) {
+    double *gdlv = download(bk, ddlv, n);
+    check_close("dlog_var", gdlv, rdlv, n, 6 * U * (r_max + 1), 0);
+    free(gdlv);
+    bk->ops->release(bk, ddlv);
+  }
+  bk->ops->release(bk, dmu);
+  bk->ops->release(bk, dx);
+  bk->ops->release(bk, dlv);
+  bk->ops->release(bk, ddm);
+  bk->ops->release(bk, dl);
+  free(mu);
+  free(x);
+  free(gdm);
+  free(gl);
+  free(rdm);
+  free(rl);
+  free(rdlv);
+}
+
+/* ---- sampling and KL ------------------------------------------------------------- */
+
+/* Backend eps vs the double Box-Muller on the same Philox words (see test_rng.c for
+ * this bound): 1e-5 from float Box-Muller, widened near u1 = 1 where
+ * sqrt(-2 log u1) amplifies rounding. An exact backend must give the double value
+ * rounded to float. */
+static double eps_tolerance(uint64_t seed, uint64_t step, uint32_t index) {
+  uint32_t w[4];
+  vaecl_philox_draw(seed, step, index, w);
+  const double L = -2.0 * log(((double)w[0] + 1.0) * (1.0 / 4294967296.0));
+  return 1e-5 + (L > 0 ? fmin(2.4e-7 / sqrt(L), 7e-4) : 7e-4);
+}
+
+static void case_sample(vb_backend *bk, const op_case *c) {
+  const int batch = (int)c->m, latent = (int)c->n, n = batch * latent;
+  const uint64_t seed = c->seed, step = 0x100000005ull + c->seed;
+  test_rng r = test_rng_new(c->seed);
+  double *stats = rand_floats(&r, 2 * (size_t)n, -2, 2);
+  double *eps = new_doubles((size_t)n), *z = new_doubles((size_t)n);
+  double *tol = new_doubles((size_t)n);
+  vb_buf *ds = upload(bk, stats, 2 * (size_t)n);
+  vb_buf *de = alloc_floats(bk, (size_t)n), *dz = alloc_floats(bk, (size_t)n);
+  CK_OP(bk->ops->sample(bk, ds, de, dz, batch, latent, seed, step));
+  double *geps = download(bk, de, (size_t)n), *gz = download(bk, dz, (size_t)n);
+  ref_sample(batch, latent, stats, seed, step, eps, z);
+  for (int i = 0; i < n; i++)
+    tol[i] = eps_tolerance(seed, step, (uint32_t)i);
+  check_close_each("eps", geps, eps, (size_t)n, 0, tol, 0);
+  /* z from the backend's own eps: mean + exp(lv/2) eps with exp within 6U and two
+   * roundings; |mean| <= 2 and exp(lv/2) <= e, so 8U (2 + e max|eps|) absolute. */
+  for (int b = 0; b < batch; b++)
+    for (int j = 0; j < latent; j++) {
+      const int i = b * latent + j;
+      z[i] = stats[b * 2 * latent + j] + exp(0.5 * stats[b * 2 * latent + latent + j]) * geps[i];
+    }
+  check_close("z", gz, z, (size_t)n, 8 * U * (2 + exp(1.0) * max_abs(geps, (size_t)n)), 0);
+  /* the same (seed, step) draws the same eps again, bit for bit */
+  CK_OP(bk->ops->sample(bk, ds, de, dz, batch, latent, seed, step));
+  double *again = download(bk, de, (size_t)n);
+  check_exact("eps redrawn", again, geps, (size_t)n);
+  bk->ops->release(bk, ds);
+  bk->ops->release(bk, de);
+  bk->ops->release(bk, dz);
+  free(stats);
+  free(eps);
+  free(z);
+  free(tol);
+  free(geps);
+  free(gz);
+  free(again);
+}
+
+static void case_sample_kl_backward(vb_backend *bk, const op_case *c) {
+  const int batch = (int)c->m, latent = (int)c->n, n = batch * latent;
+  const double kl_scale = (float)c->beta;
+  test_rng r = test_rng_new(c->seed);
+  double *stats = rand_floats(&r, 2 * (size_t)n, -2, 2);
+  /* the same noise on every backend: eps is an input here */
+  double *eps = rand_floats(&r, (size_t)n, -3, 3), *dz = rand_floats(&r, (size_t)n, -1, 1);
+  vb_buf *ds = upload(bk, stats, 2 * (size_t)n), *de = upload(bk, eps, (size_t)n),
+         *ddz = upload(bk, dz, (size_t)n);
+  vb_buf *dd = alloc_floats(bk, 2 * (size_t)n), *dkl = alloc_floats(bk, (size_t)n);
+  CK_OP(bk->ops->sample_kl_backward(bk, ds, de, ddz, dd, dkl, batch, latent, (float)kl_scale));
+  double *gd = download(bk, dd, 2 * (size_t)n), *gkl = download(bk, dkl, (size_t)n);
+
+  double *rd = new_doubles(2 * (size_t)n), *rkl = new_doubles((size_t)n);
+  ref_sample_kl_backward(batch, latent, stats, eps, dz, rd, kl_scale);
+  for (int b = 0; b < batch; b++)
+    for (int j = 0; j < latent; j++) {
+      const double one[2] = {stats[b * 2 * latent + j], stats[b * 2 * latent + latent + j]};
+      rkl[b * latent + j] = ref_kl(1, 1, one);
+    }
+  /* Terms are at most: |dz| + kl_scale |mean| <= 1 + 2 kl_scale (dmean); |dz| e
+   * |eps| / 2 + kl_scale (e^2 + 1) / 2 <= 4.1 + 4.2 kl_scale (dlog_var); 1 + 2 + 4 +
+   * e^2 <= 15 (kl). Each passes through exp (6U) and up to 5 roundings: 16U of those
+   * sizes. */
+  check_close("dstats", gd, rd, 2 * (size_t)n, 16 * U * (4.1 + 4.2 * kl_scale), 0);
+  check_close("kl", gkl, rkl, (size_t)n, 16 * U * 15, 0);
+  bk->ops->release(bk, ds);
+  bk->ops->release(bk, de);
+  bk->ops->release(bk, ddz);
+  bk->ops->release(bk, dd);
+  bk->ops->release(bk, dkl);
+  free(stats);
+  free(eps);
+  free(dz);
+  free(gd);
+  free(gkl);
+  free(rd);
+  free(rkl);
+}
+
+/* ---- Adam ------------------------------------------------------------------------ */
+
+/* Two steps with the state kept in the backend's buffers; each step is checked
+ * against the reference run from the state the backend holds before it. Bounds per
+ * element, maximised: m and v each take 3 roundings at the size of their terms
+ * (4U (|m| + (1-b1)|g|), 4U (|v| + (1-b2) g^2)). The update alpha m / (sqrt v +
+ * eps) takes sqrt 6U + add U + divide 5U + multiply U, plus m's error over sqrt v;
+ * the final subtraction rounds at |p|. */
+static void case_adam(vb_backend *bk, const op_case *c) {
+  const size_t n = c->m;
+  test_rng r = test_rng_new(c->seed);
+  double *p = rand_floats(&r, n, -1, 1), *m = rand_floats(&r, n, -0.1, 0.1);
+  double *v = rand_floats(&r, n, 1e-4, 1e-2);
+  vb_buf *dp = upload(bk, p, n), *dm = upload(bk, m, n), *dv = upload(bk, v, n);
+  for (int t = 3; t <= 4; t++) { /* steps 3 and 4 of lr 1e-3 */
+    double *g = rand_floats(&r, n, -1, 1);
+    vb_buf *dg = upload(bk, g, n);
+    const vb_adam_step s = {(float)(1e-3 * sqrt(1 - pow(0.999, t)) / (1 - pow(0.9, t))), 0.9f,
+                            0.999f, 1e-7f};
+    CK_OP(bk->ops->adam(bk, dp, dg, dm, dv, n, &s));
+    double *gp = download(bk, dp, n), *gm = download(bk, dm, n), *gv = download(bk, dv, n);
+    double tm = 0, tv = 0, tp = 0;
+    for (size_t i = 0; i < n; i++) {
+      const double em = 4 * U * (fabs(m[i]) + (1 - s.beta1) * fabs(g[i]));
+      const double ev = 4 * U * (v[i] + (1 - s.beta2) * g[i] * g[i]);
+      const double upd = s.alpha * fabs(m[i] * s.beta1 + (1 - s.beta1) * g[i]) / sqrt(v[i]);
+      tm = fmax(tm, em);
+      tv = fmax(tv, ev);
+      tp = fmax(tp,
+                U * (fabs(p[i]) + 1) + 16 * U * upd + s.alpha * em / sqrt(v[i]) + upd * ev / v[i]);
+    }
+    ref_adam(n, p, g, m, v, &s);
+    check_close(t == 3 ? "m (step 1)" : "m (step 2)", gm, m, n, tm, 0);
+    check_close(t == 3 ? "v (step 1)" : "v (step 2)", gv, v, n, tv, 0);
+    check_close(t == 3 ? "param (step 1)" : "param (step 2)", gp, p, n, tp, 0);
+    /* the next step starts from what the backend holds */
+    memcpy(p, gp, n * sizeof *p);
+    memcpy(m, gm, n * sizeof *m);
+    memcpy(v, gv, n * sizeof *v);
+    bk->ops->release(bk, dg);
+    free(g);
+    free(gp);
+    free(gm);
+    free(gv);
+  }
+  bk->ops->release(bk, dp);
+  bk->ops->release(bk, dm);
+  bk->ops->release(bk, dv);
+  free(p);
+  free(m);
+  free(v);
+}
+
+/* ---- data movement ---------------------------------------------------------------- */
+
+static void case_gather_images(vb_backend *bk, const op_case *c) {
+  (void)c;
+  enum { IMAGES = 10, PPI = 13, FIRST = 3, COUNT = 5 };
+  unsigned char pixels[IMAGES * PPI];
+  const uint32_t index[IMAGES] = {7, 2, 9, 0, 5, 1, 8, 3, 6, 4};
+  for (int i = 0; i < IMAGES * PPI; i++)
+    pixels[i] = (unsigned char)(i * 37 + 11);
+  pixels[0] = 0;
+  pixels[5 * PPI + 1] = 255;
+  vb_buf *dpix = bk->ops->alloc(bk, sizeof pixels), *didx = bk->ops->alloc(bk, sizeof index);
+  ck_assert(dpix && didx);
+  CK_OP(bk->ops->write(bk, dpix, 0, pixels, sizeof pixels));
+  CK_OP(bk->ops->write(bk, didx, 0, index, sizeof index));
+  /* One image more than asked for, pre-set to a sentinel that must survive. */
+  const size_t out_n = (COUNT + 1) * PPI;
+  double *sentinel = new_doubles(out_n), *want = new_doubles(out_n);
+  for (size_t i = 0; i < out_n; i++)
+    sentinel[i] = want[i] = -42;
+  vb_buf *dout = upload(bk, sentinel, out_n);
+  CK_OP(bk->ops->gather_images(bk, dpix, didx, FIRST, COUNT, PPI, dout));
+  double *got = download(bk, dout, out_n);
+  for (int i = 0; i < COUNT; i++)
+    for (int p = 0; p < PPI; p++)
+      want[i * PPI + p] = pixels[index[FIRST + i] * PPI + p] / 255.0;
+  /* x/255 divides (2.5 ulp = 5U) or multiplies by a rounded 1/255 (2U): rtol 5U;
+   * 0 and 1 come out exactly 0 and within 5U of 1, and the sentinel exactly. */
+  check_close("out", got, want, out_n, TINY, 5 * U);
+  check_exact("sentinel", got + COUNT * PPI, want + COUNT * PPI, PPI);
+  /* an index past the pixels fails cleanly (checked by the cpu backend; the OpenCL
+   * kernel cannot check values it reads on the device) */
+  if (cur.exact) {
+    const uint32_t bad = IMAGES;
+    CK_OP(bk->ops->write(bk, didx, 0, &bad, sizeof bad));
+    if (bk->ops->gather_images(bk, dpix, didx, 0, 1, PPI, dout) == 0)
+      case_fail("gather_images of image %u of %d succeeded", bad, IMAGES);
+  }
+  bk->ops->release(bk, dpix);
+  bk->ops->release(bk, didx);
+  bk->ops->release(bk, dout);
+  free(sentinel);
+  free(want);
+  free(got);
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+static const char *act_name(vb_act a) {
+  static const char *const names[] = {"none", "relu", "leaky_relu", "sigmoid", "tanh"};
+  return names[a];
+}
+
+static void build_cases(void) {
+  uint64_t seed = 1000;
+  add_case(case_write_read, seed++, "write/read");
+  add_case(case_range_checks, seed++, "range checks");
+  add_case(case_fill, seed++, "fill");
+
+  /* Small shapes take CLBlast's direct kernel; the last four are above the size from
+   * which the CPU parameters (src/backend/opencl/cl_gemm_tuning.c) send GEMMs to the
+   * indirect kernel, with edges that are not multiples of its 64x64 tiles, and the
+   * skinny shapes of the convolutions. */
+  const size_t shapes[][3] = {{13, 7, 67},    {1, 5, 3},     {33, 1, 129},
+                              {64, 50, 17},   {7, 9, 1},     {200, 70, 131},
+                              {513, 129, 65}, {1000, 9, 64}, {9, 64, 3000}};
+  for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+    for (int t = 0; t < 4; t++)
+      for (int ab = 0; ab < 2; ab++) {
+        const double alpha = ab ? 1.0 : 0.75, beta = ab ? 0.0 : 0.5;
+        op_case *c =
+            add_case(case_gemm, seed++, "gemm ta=%d tb=%d %zux%zux%zu alpha=%g beta=%g", t & 1,
+                     (t >> 1) & 1, shapes[s][0], shapes[s][1], shapes[s][2], alpha, beta);
+        c->m = shapes[s][0];
+        c->n = shapes[s][1];
+        c->k = shapes[s][2];
+        c->ta = t & 1;
+        c->tb = (t >> 1) & 1;
+        c->alpha = alpha;
+        c->beta = beta;
+      }
+
+  /* Patch geometries: the convolutions of the reference model and conv-transpose
+   * ones (the grid is the small input, the image the output), plus a sweep of
+   * conv geometries over strides 1-3, k 1/3/5, pads 0-2, odd sizes, 1/3/5
+   * channels and batches 1 and 3; a stride larger than k leaves pixels that
+   * receive nothing in col2im. */
+  vb_patch_geom geoms[64];
+  int batches[64], ng = 0;
+  const vb_patch_geom fixed[] = {
+      {7, 7, 3, 4, 4, 3, 2, 1},     {8, 8, 2, 4, 4, 3, 2, 0}, {14, 14, 1, 14, 14, 3, 1, 1},
+      {8, 8, 3, 4, 4, 4, 2, 1},     {7, 7, 2, 7, 7, 5, 1, 2}, {6, 6, 2, 6, 6, 1, 1, 0},
+      {28, 28, 1, 14, 14, 3, 2, 0}, {7, 7, 2, 3, 3, 2, 3, 0},
+  };
+  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+    geoms[ng] = fixed[i];
+    batches[ng++] = 3;
+  }
+  const int channels[] = {1, 3, 5};
+  int sweep = 0;
+  for (int stride = 1; stride <= 3; stride++)
+    for (int k = 1; k <= 5; k += 2)
+      for (int pad = 0; pad <= 2 && pad < k; pad++, sweep++) {
+        const int h = 7 + 2 * (sweep % 3), w = 9 - 2 * (sweep % 2); /* odd: 7..11 x 7/9 */
+        vb_patch_geom g = {h, w, channels[sweep % 3], 0, 0, k, stride, pad};
+        g.grid_h = (h + 2 * pad - k) / stride + 1;
+        g.grid_w = (w + 2 * pad - k) / stride + 1;
+        geoms[ng] = g;
+        batches[ng++] = sweep % 2 ? 3 : 1;
+      }
+  for (int i = 0; i < ng; i++)
+    for (int op = 0; op < 2; op++) {
+      const vb_patch_geom *g = &geoms[i];
+      op_case *c = add_case(op ? case_col2im : case_im2col, seed++,
+                            "%s img %dx%dx%d grid %dx%d k=%d stride=%d pad=%d batch=%d",
+                            op ? "col2im" : "im2col", g->img_h, g->img_w, g->c, g->grid_h,
+                            g->grid_w, g->k, g->stride, g->pad, batches[i]);
+      c->geom = *g;
+      c->batch = batches[i];
+    }
+
+  /* Every activation; leaky_relu with two slopes; inputs wide enough to saturate
+   * sigmoid and tanh. */
+  const struct {
+    vb_act act;
+    double alpha, lo, hi;
+  } acts[] = {{VB_ACT_NONE, 0, -1, 1},         {VB_ACT_RELU, 0, -1, 1},
+              {VB_ACT_LEAKY_RELU, 0.2, -1, 1}, {VB_ACT_LEAKY_RELU, 0.3, -1, 1},
+              {VB_ACT_SIGMOID, 0, -12, 12},    {VB_ACT_TANH, 0, -6, 6}};
+  for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
+    op_case *c = add_case(case_bias_act, seed++, "bias_act %s alpha=%g 37x19",
+                          act_name(acts[a].act), acts[a].alpha);
+    c->m = 37;
+    c->n = 19;
+    c->act = acts[a].act;
+    c->alpha = acts[a].alpha;
+    c->lo = acts[a].lo;
+    c->hi = acts[a].hi;
+    c = add_case(case_act_backward, seed++, "act_backward %s alpha=%g n=1001",
+                 act_name(acts[a].act), acts[a].alpha);
+    c->m = 1001;
+    c->act = acts[a].act;
+    c->alpha = acts[a].alpha;
+    c->lo = acts[a].lo;
+    c->hi = acts[a].hi;
+  }
+
+  const size_t bg[][2] = {{300, 13}, {1, 7}, {1000, 1}, {64, 64}, {4097, 3}, {7, 300}};
+  for (size_t s = 0; s < sizeof bg / sizeof *bg; s++) {
+    op_case *c = add_case(case_bias_grad, seed++, "bias_grad %zux%zu", bg[s][0], bg[s][1]);
+    c->m = bg[s][0];
+    c->n = bg[s][1];
+  }
+
+  const size_t counts[] = {1, 2, 255, 256, 257, 4097, 8000};
+  for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+    add_case(case_accumulate_exact, seed++, "accumulate exact n=%zu", counts[i])->m = counts[i];
+  add_case(case_accumulate_float, seed++, "accumulate float n=1000")->m = 1000;
+
+  const double bce_scales[] = {1.0, 1.0 / 784};
+  for (int i = 0; i < 2; i++) {
+    op_case *c = add_case(case_bce_logits, seed++, "bce_logits n=1001 scale=%g", bce_scales[i]);
+    c->m = 1001;
+    c->beta = bce_scales[i];
+  }
+  op_case *sat = add_case(case_bce_logits, seed++, "bce_logits saturated |z| up to 100");
+  sat->flag = 1;
+  sat->beta = 2.0;
+
+  const double lvs[] = {-3.5, -0.25, 0.0, 1.7};
+  for (size_t i = 0; i < sizeof lvs / sizeof *lvs; i++)
+    for (int with = 0; with < 2; with++) {
+      op_case *c = add_case(case_gaussian_nll, seed++, "gaussian_nll lv=%g %s n=1001", lvs[i],
+                            with ? "with dlog_var" : "without dlog_var");
+      c->m = 1001;
+      c->alpha = lvs[i];
+      c->beta = with ? 1.0 / 784 : 1.0;
+      c->flag = with;
+    }
+
+  op_case *c = add_case(case_sample, 99, "sample 7x9");
+  c->m = 7;
+  c->n = 9;
+  c = add_case(case_sample, 12345678901ull, "sample 64x33");
+  c->m = 64;
+  c->n = 33;
+  c = add_case(case_sample_kl_backward, seed++, "sample_kl_backward 7x9 kl_scale=0.75");
+  c->m = 7;
+  c->n = 9;
+  c->beta = 0.75;
+  c = add_case(case_sample_kl_backward, seed++, "sample_kl_backward 16x5 kl_scale=1");
+  c->m = 16;
+  c->n = 5;
+  c->beta = 1.0;
+
+  add_case(case_adam, seed++, "adam two steps n=1001")->m = 1001;
+  add_case(case_gather_images, seed++, "gather_images");
+}
+
+/* ---- running --------------------------------------------------------------------- */
+
+enum { MAX_BACKENDS = 8 };
+static const char *selected[MAX_BACKENDS];
+static int n_selected;
+
+/* VAECL_TEST_BACKENDS (comma-separated) or every registered backend. */
+static void select_backends(void) {
+  const char *want = getenv("VAECL_TEST_BACKENDS");
+  for (const char *const *name = vaecl_backend_names(); *name && n_selected < MAX_BACKENDS;
+       name++) {
+    if (want && *want) {
+      const size_t len = strlen(*name);
+      const char *p = want;
+      bool found = false;
+      while (*p && !found) {
+        const char *end = strchr(p, ',');
+        const size_t n = end ? (size_t)(end - p) : strlen(p);
+        found = n == len && strncmp(p, *name, n) == 0;
+        p = end ? end + 1 : p + n;
+      }
+      if (!found)
+        continue;
+    }
+    selected[n_selected++] = *name;
+  }
+}
+
+START_TEST(test_backend) {
+  const char *name = selected[_i];
+  const vaecl_backend_options o = test_backend_options();
+  vb_backend *b = vaecl_backend_create(name, &o);
+  ck_assert_msg(b != NULL, "creating backend %s: %s", name, vaecl_last_error());
+  ck_assert_str_eq(b->ops->name, name);
+  ck_assert_int_eq(b->ops->version, VB_OPS_VERSION);
+  cur.backend = name;
+  cur.exact = strcmp(name, "cpu") == 0;
+  int passed = 0;
+  for (int i = 0; i < n_cases; i++) {
+    cur.name = cases[i].name;
+    cur.failures = 0;
+    cases[i].run(b, &cases[i]);
+    passed += cur.failures == 0;
+  }
+  const char *layout = getenv("VAECL_WORK_LAYOUT");
+  printf("test_backend_ops: %-6s %d/%d cases passed on %s%s%s%s\n", name, passed, n_cases,
+         b->device_name, strcmp(name, "opencl") == 0 && layout && *layout ? " (work layout " : "",
+         strcmp(name, "opencl") == 0 && layout && *layout ? layout : "",
+         strcmp(name, "opencl") == 0 && layout && *layout ? ")" : "");
+  fflush(stdout);
+  b->ops->destroy(b);
+  ck_assert_msg(passed == n_cases, "%s: %d of %d cases failed (see FAIL lines above)", name,
+                n_cases - passed, n_cases);
+}
+END_TEST
+
+/* The registry itself: names, defaults, an unknown name, device listing. */
+START_TEST(test_registry) {
+  const char *const *names = vaecl_backend_names();
+  ck_assert_str_eq(names[0], "opencl");
+  ck_assert_str_eq(names[1], "cpu");
+  ck_assert_ptr_null(names[2]);
+  const vaecl_backend_options d = vaecl_backend_defaults();
+  ck_assert_int_eq(d.device, -1);
+  ck_assert_ptr_null(d.cache_dir);
+  ck_assert_int_eq(d.gemm_tuning, 1);
+  ck_assert_int_eq(d.work_layout, VAECL_LAYOUT_AUTO);
+  ck_assert_int_eq(d.profile, 0);
+  ck_assert_ptr_null(vaecl_backend_create("cuda", NULL));
+  ck_assert_msg(strstr(vaecl_last_error(), "opencl") && strstr(vaecl_last_error(), "cpu"),
+                "message lists the backends: %s", vaecl_last_error());
+  vaecl_backend_options o = d;
+  o.device = 1;
+  ck_assert_ptr_null(vaecl_backend_create("cpu", &o));
+  vb_backend *cpu = vaecl_backend_create("cpu", NULL);
+  ck_assert_ptr_nonnull(cpu);
+  vaecl_op_profile *rows = (vaecl_op_profile *)1;
+  size_t n = 1;
+  ck_assert_int_eq(vaecl_backend_profile(cpu, &rows, &n), 0);
+  ck_assert_ptr_null(rows);
+  ck_assert_uint_eq(n, 0);
+  cpu->ops->destroy(cpu);
+
+  vaecl_device_info *devs;
+  size_t count;
+  char unavailable[1024];
+  ck_assert_int_eq(vaecl_backend_list_devices(&devs, &count, unavailable, sizeof unavailable), 0);
+  ck_assert_uint_ge(count, 1);
+  /* Without an OpenCL driver (the ctest entry that hides the ICDs sets
+   * VAECL_TEST_EXPECT_NO_OPENCL) the CPU device is still listed, and why OpenCL is
+   * missing is kept for the caller. */
+  const char *no_opencl = getenv("VAECL_TEST_EXPECT_NO_OPENCL");
+  if (no_opencl && *no_opencl) {
+    ck_assert_msg(strncmp(unavailable, "opencl: ", 8) == 0, "unavailable: '%s'", unavailable);
+    ck_assert_uint_eq(count, 1);
+  } else {
+    ck_assert_msg(unavailable[0] == '\0', "unavailable: '%s'", unavailable);
+  }
+  ck_assert_str_eq(devs[count - 1].backend, "cpu"); /* always there, and last */
+  ck_assert_int_eq(devs[count - 1].index, 0);
+  for (size_t i = 0; i + 1 < count; i++) {
+    ck_assert_str_eq(devs[i].backend, "opencl");
+    ck_assert_int_eq(devs[i].index, (int)i);
+  }
+  free(devs);
+}
+END_TEST
+
+/* Profiling (OpenCL): every op that ran has a row; nothing is printed. */
+START_TEST(test_profile) {
+  vaecl_backend_options o = test_backend_options();
+  o.profile = 1;
+  vb_backend *b = vaecl_backend_create("opencl", &o);
+  ck_assert_msg(b != NULL, "%s", vaecl_last_error());
+  vb_buf *x = alloc_floats(b, 64);
+  CK_OP(b->ops->fill(b, x, 1.0f, 64));
+  CK_OP(b->ops->fill(b, x, 2.0f, 64));
+  CK_OP(b->ops->gemm(b, false, false, 8, 8, 1, 1.0f, x, x, 0.0f, x));
+  CK_OP(b->ops->finish(b));
+  vaecl_op_profile *rows;
+  size_t n;
+  CK_OP(vaecl_backend_profile(b, &rows, &n));
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(rows[0].op, "fill");
+  ck_assert_int_eq(rows[0].calls, 2);
+  ck_assert_str_eq(rows[1].op, "gemm (CLBlast)");
+  ck_assert_int_eq(rows[1].calls, 1);
+  ck_assert(rows[0].seconds >= 0 && rows[1].seconds >= 0);
+  free(rows);
+  b->ops->release(b, x);
+  b->ops->destroy(b);
+}
+END_TEST
+
+/* Both backends draw the same noise: the same Philox words, through Box-Muller in
+ * float (OpenCL) or double rounded to float (cpu), so eps agrees within the float
+ * Box-Muller bound; and given the same eps, sample_kl_backward agrees within the
+ * OpenCL bound. */
+START_TEST(test_same_noise) {
+  enum { BATCH = 32, LATENT = 16, N = BATCH * LATENT };
+  const uint64_t seed = 0xfeedbeef12ull, step = 77;
+  const vaecl_backend_options o = test_backend_options();
+  vb_backend *bs[2] = {vaecl_backend_create("opencl", &o), vaecl_backend_create("cpu", &o)};
+  ck_assert_msg(bs[0] && bs[1], "%s", vaecl_last_error());
+  test_rng r = test_rng_new(5);
+  double *stats = rand_floats(&r, 2 * N, -2, 2), *dz = rand_floats(&r, N, -1, 1);
+  double *eps[2], *z[2], *dstats[2], *kl[2];
+  for (int i = 0; i < 2; i++) {
+    vb_backend *bk = bs[i];
+    vb_buf *ds = upload(bk, stats, 2 * N), *de = alloc_floats(bk, N), *dzb = alloc_floats(bk, N);
+    vb_buf *ddz = upload(bk, dz, N), *dd = alloc_floats(bk, 2 * N), *dkl = alloc_floats(bk, N);
+    CK_OP(bk->ops->sample(bk, ds, de, dzb, BATCH, LATENT, seed, step));
+    eps[i] = download(bk, de, N);
+    z[i] = download(bk, dzb, N);
+    vb_buf *same = upload(bk, eps[0], N); /* OpenCL's noise, on both backends */
+    CK_OP(bk->ops->sample_kl_backward(bk, ds, same, ddz, dd, dkl, BATCH, LATENT, 1.0f));
+    dstats[i] = download(bk, dd, 2 * N);
+    kl[i] = download(bk, dkl, N);
+    bk->ops->release(bk, ds);
+    bk->ops->release(bk, de);
+    bk->ops->release(bk, dzb);
+    bk->ops->release(bk, ddz);
+    bk->ops->release(bk, dd);
+    bk->ops->release(bk, dkl);
+    bk->ops->release(bk, same);
+  }
+  cur.backend = "opencl vs cpu";
+  cur.name = "same noise";
+  cur.exact = false;
+  cur.failures = 0;
+  double tol[N];
+  for (int i = 0; i < N; i++)
+    tol[i] = eps_tolerance(seed, step, (uint32_t)i);
+  check_close_each("eps", eps[0], eps[1], N, 0, tol, 0);
+  check_close("dstats", dstats[0], dstats[1], 2 * N, 2 * 16 * U * (4.1 + 4.2), 0);
+  check_close("kl", kl[0], kl[1], N, 2 * 16 * U * 15, 0);
+  for (int i = 0; i < 2; i++) {
+    free(eps[i]);
+    free(z[i]);
+    free(dstats[i]);
+    free(kl[i]);
+    bs[i]->ops->destroy(bs[i]);
+  }
+  free(stats);
+  free(dz);
+  ck_assert_int_eq(cur.failures, 0);
+}
+END_TEST
+
+int main(void) {
+  build_cases();
+  select_backends();
+  if (n_selected == 0) {
+    fprintf(stderr, "test_backend_ops: VAECL_TEST_BACKENDS selects no backend\n");
+    return EXIT_FAILURE;
+  }
+  Suite *s = suite_create("backend_ops");
+  TCase *tc = tcase_create("registry");
+  tcase_add_test(tc, test_registry);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("ops");
+  tcase_set_timeout(tc, 900);
+  tcase_add_loop_test(tc, test_backend, 0, n_selected);
+  suite_add_tcase(s, tc);
+  bool opencl = false;
+  for (int i = 0; i < n_selected; i++)
+    opencl |= strcmp(selected[i], "opencl") == 0;
+  bool cpu = false;
+  for (int i = 0; i < n_selected; i++)
+    cpu |= strcmp(selected[i], "cpu") == 0;
+  if (opencl) {
+    tc = tcase_create("profile");
+    tcase_add_test(tc, test_profile);
+    suite_add_tcase(s, tc);
+  }
+  if (opencl && cpu) {
+    tc = tcase_create("across backends");
+    tcase_add_test(tc, test_same_noise);
+    suite_add_tcase(s, tc);
+  }
+  return vaecl_test_run(s);
+}
