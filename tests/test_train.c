@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vaecl/backend_opencl.h>
 #include <vaecl/idx.h>
 #include <vaecl/step_window.h>
 #include "testdevice.h"
@@ -25,28 +24,52 @@ static void load_fixture(size_t n) {
   vaecl_dataset_truncate(&data, n);
 }
 
-static FILE *quiet(void) {
-  FILE *f = fopen("/dev/null", "w");
-  ck_assert_ptr_nonnull(f);
-  return f;
+static vaecl_model_spec reference_spec(void) {
+  vaecl_model_spec s;
+  ck_assert_msg(vaecl_model_spec_default(&s) == 0, "%s", vaecl_last_error());
+  return s;
+}
+
+/* The reference model with 4 filters everywhere: fast, but the same layer kinds. */
+static vaecl_model_spec small_spec(void) {
+  static const char text[] = "input 28 28 1\n"
+                             "encoder\n"
+                             "conv2d filters=4 kernel=3 stride=2 padding=same activation=relu\n"
+                             "conv2d filters=4 kernel=3 stride=2 padding=same activation=relu\n"
+                             "flatten\n"
+                             "dense units=16 activation=relu\n"
+                             "latent 2\n"
+                             "decoder\n"
+                             "dense units=196 activation=relu\n"
+                             "reshape 7 7 4\n"
+                             "conv2d_transpose filters=4 kernel=3 stride=2 padding=same "
+                             "activation=relu\n"
+                             "conv2d_transpose filters=4 kernel=3 stride=2 padding=same "
+                             "activation=relu\n"
+                             "conv2d_transpose filters=1 kernel=3 padding=same activation=sigmoid\n"
+                             "output bernoulli\n";
+  vaecl_model_spec s;
+  ck_assert_msg(vaecl_model_spec_parse(text, "small", &s) == 0, "%s", vaecl_last_error());
+  return s;
 }
 
 /* The Keras model itself, on 512 real images: three epochs must cut the loss well
  * below the ~544 (784 ln 2) of an untrained decoder and keep improving. */
 START_TEST(loss_falls_on_real_images) {
   load_fixture(512);
-  const vaecl_model_config cfg = vaecl_model_config_default();
-  vaecl_model *m = vaecl_model_create(be, &cfg, 64, 1);
+  vaecl_model_spec spec = reference_spec();
+  vaecl_model *m = vaecl_model_create(be, &spec, 64, 1);
   ck_assert_ptr_nonnull(m);
   vaecl_train_options opt = vaecl_train_defaults();
   opt.batch = 64;
-  opt.log = quiet();
-  vaecl_epoch_metrics first, last;
+  vaecl_train_result r1, r3;
   opt.epochs = 1;
-  ck_assert_msg(vaecl_train(m, be, &data, &opt, 0, &first) == 0, "%s", vaecl_last_error());
+  ck_assert_msg(vaecl_train(m, be, &data, &opt, 0, &r1) == 0, "%s", vaecl_last_error());
   opt.epochs = 3;
-  ck_assert_msg(vaecl_train(m, be, &data, &opt, 1, &last) == 0, "%s", vaecl_last_error());
-  fclose(opt.log);
+  ck_assert_msg(vaecl_train(m, be, &data, &opt, 1, &r3) == 0, "%s", vaecl_last_error());
+  const vaecl_epoch_metrics first = r1.last, last = r3.last;
+  ck_assert_uint_eq(r3.epochs_done, 3);
+  vaecl_model_spec_free(&spec);
   printf("epoch 1: loss %.2f (recon %.2f, kl %.3f); epoch 3: loss %.2f (recon %.2f, kl %.3f)\n",
          first.loss, first.reconstruction_loss, first.kl_loss, last.loss, last.reconstruction_loss,
          last.kl_loss);
@@ -62,15 +85,6 @@ START_TEST(loss_falls_on_real_images) {
 }
 END_TEST
 
-static vaecl_model_config small_config(void) {
-  vaecl_model_config c = vaecl_model_config_default();
-  c.enc_c1 = 4;
-  c.enc_c2 = 4;
-  c.dec_c0 = 4;
-  c.dec_c1 = 4;
-  c.dec_c2 = 4;
-  return c;
-}
 
 static float *all_params(vaecl_model *m, size_t *total) {
   *total = vaecl_model_parameter_count(m);
@@ -84,14 +98,13 @@ static float *all_params(vaecl_model *m, size_t *total) {
 
 START_TEST(resume_matches_unbroken_run) {
   load_fixture(200); /* 200 / 64: a partial last batch every epoch */
-  const vaecl_model_config cfg = small_config();
+  vaecl_model_spec cfg = small_spec();
   char *dir = test_make_temp_dir("resume");
   char path[4200];
   snprintf(path, sizeof path, "%s/run.ckpt", dir);
   vaecl_train_options opt = vaecl_train_defaults();
   opt.batch = 64;
   opt.seed = 5;
-  opt.log = quiet();
 
   vaecl_model *unbroken = vaecl_model_create(be, &cfg, 64, 5);
   opt.epochs = 2;
@@ -109,7 +122,7 @@ START_TEST(resume_matches_unbroken_run) {
   vaecl_checkpoint_free(&ck);
   opt.epochs = 2;
   ck_assert_int_eq(vaecl_train(resumed, be, &data, &opt, 1, NULL), 0);
-  fclose(opt.log);
+  vaecl_model_spec_free(&cfg);
 
   size_t n1, n2;
   float *a = all_params(unbroken, &n1), *b = all_params(resumed, &n2);
@@ -146,8 +159,9 @@ static int counting_wait(vb_backend *b, vb_mark *m) {
 
 START_TEST(steps_in_flight_are_bounded) {
   load_fixture(640); /* 20 steps of 32 */
-  vaecl_model_config cfg = small_config();
+  vaecl_model_spec cfg = small_spec();
   vaecl_model *m = vaecl_model_create(be, &cfg, 32, 3);
+  vaecl_model_spec_free(&cfg);
   ck_assert_ptr_nonnull(m);
   real_ops = be->ops;
   vb_ops counting = *real_ops;
@@ -157,11 +171,9 @@ START_TEST(steps_in_flight_are_bounded) {
   vaecl_train_options opt = vaecl_train_defaults();
   opt.batch = 32;
   opt.epochs = 1;
-  opt.log = quiet();
   marks_outstanding = marks_peak = marks_total = 0;
   const int rc = vaecl_train(m, be, &data, &opt, 0, NULL);
   be->ops = real_ops;
-  fclose(opt.log);
   ck_assert_msg(rc == 0, "%s", vaecl_last_error());
   ck_assert_int_eq(marks_total, 20); /* one per step */
   ck_assert_int_le(marks_peak, VAECL_STEPS_IN_FLIGHT);

@@ -31,10 +31,6 @@ int cli_bench(const cli_globals *, int argc, char **argv);
 int cli_plot(const cli_globals *, int argc, char **argv);
 int cli_summary(const cli_globals *, int argc, char **argv);
 
-/* The backend the global options name, with the VAECL_* environment variables
- * (cache directory, GEMM tuning, work layout, profiling) mapped onto its options. */
-vb_backend *cli_backend_open(const char *backend_name, int device);
-
 /* --model PATH: a model file or a checkpoint (recognised by its content); NULL is
  * the reference model. *ck (when not NULL) receives the checkpoint, if it is one
  * (else it is zeroed). Messages name the path. */

@@ -130,6 +130,6 @@ int cli_bench(const cli_globals *g, int argc, char **argv) {
   vaecl_model_spec_free(&spec);
   if (rc != 0)
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
-  be->ops->destroy(be);
+  cli_backend_close(be);
   return rc == 0 ? 0 : 1;
 }

@@ -25,7 +25,8 @@ int cli_write_plots(vaecl_model *m, vb_backend *be, const vaecl_dataset *data, c
   char grid[4200], clusters[4200];
   snprintf(grid, sizeof grid, "%s-latent-grid.png", prefix);
   snprintf(clusters, sizeof clusters, "%s-clusters.png", prefix);
-  if (vaecl_plot_decoded_grid(m, grid, GRID_N, grid_extent) != 0)
+  const vaecl_shape *in = &vaecl_model_get_spec(m)->input;
+  if (vaecl_plot_decoded_grid(m, grid, GRID_N, grid_extent, in->h, in->w, in->c) != 0)
     return -1;
   printf("wrote %s (decoded %dx%d grid over [-%.1f, %.1f]^2)\n", grid, GRID_N, GRID_N, grid_extent,
          grid_extent);
@@ -44,7 +45,8 @@ static void usage(FILE *f) {
              "\n"
              "options:\n"
              "  --model FILE    a checkpoint written by `vaecl train`\n"
-             "  --data DIR      images to encode (default " VAECL_DEFAULT_DATA_DIR ")\n"
+             "  --data PATH     images to encode: IDX files or a PNG folder (default\n"
+             "                  " VAECL_DEFAULT_DATA_DIR ")\n"
              "  --limit N       encode only the first N images\n"
              "  --prefix P      output prefix (default: FILE without its extension)\n"
              "  -h, --help      this help\n");
@@ -97,9 +99,11 @@ int cli_plot(const cli_globals *g, int argc, char **argv) {
     rc = vaecl_fail("%s is a model file; plot needs a checkpoint written by train", model_path);
   }
   if (rc == 0) {
-    rc = vaecl_idx_load_dir(data_dir, &data);
+    rc = vaecl_dataset_load(data_dir, &data);
     if (rc == 0 && limit > 0 && (size_t)limit < data.count)
       vaecl_dataset_truncate(&data, (size_t)limit);
+    if (rc == 0)
+      rc = vaecl_dataset_check_fits(&data, spec.input.h, spec.input.w, spec.input.c);
     if (rc == 0 && !(be = cli_backend_open(g->backend, g->device)))
       rc = -1;
     if (rc == 0 && !(m = vaecl_model_create(be, &spec, PLOT_BATCH, ck.seed)))
@@ -114,8 +118,7 @@ int cli_plot(const cli_globals *g, int argc, char **argv) {
   if (rc != 0)
     fprintf(stderr, "vaecl plot: %s\n", vaecl_last_error());
   vaecl_model_destroy(m);
-  if (be)
-    be->ops->destroy(be);
+  cli_backend_close(be);
   vaecl_dataset_free(&data);
   return rc == 0 ? 0 : 1;
 }

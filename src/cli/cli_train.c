@@ -214,7 +214,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     return 1;
   }
   vaecl_dataset data;
-  if (vaecl_idx_load_dir(a.data_dir, &data) != 0) {
+  if (vaecl_dataset_load(a.data_dir, &data) != 0) {
     report_error("data");
     return 1;
   }
@@ -230,6 +230,11 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   vaecl_model *m = make_model(be, &a, &epochs_done);
   int rc = m ? 0 : -1;
   vaecl_train_result result = {0};
+  if (rc == 0) {
+    const vaecl_shape *in = &vaecl_model_get_spec(m)->input;
+    if ((rc = vaecl_dataset_check_fits(&data, in->h, in->w, in->c)) != 0)
+      vaecl_fail_context("%s: ", a.data_dir);
+  }
   if (rc == 0 && epochs_done >= (uint32_t)a.epochs) {
     printf("%s already has %u epochs, and --epochs (the total) is %ld: nothing to do\n", a.resume,
            epochs_done, a.epochs);
@@ -280,7 +285,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   if (rc == -1)
     report_error("train");
   vaecl_model_destroy(m);
-  be->ops->destroy(be);
+  cli_backend_close(be);
   vaecl_dataset_free(&data);
   return rc == 0 ? 0 : 1;
 }

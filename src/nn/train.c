@@ -69,7 +69,7 @@ static void release_data(device_data *d) {
 /* The whole data set goes to the device once, as bytes (55 MB for 70,000 images). */
 static int upload_data(device_data *d, const vaecl_dataset *data, int batch) {
   const vb_ops *o = d->be->ops;
-  const size_t ppi = (size_t)data->rows * data->cols * data->channels;
+  const size_t ppi = vaecl_dataset_image_size(data);
   if (!(d->pixels = o->alloc(d->be, data->count * ppi)) ||
       !(d->order = o->alloc(d->be, data->count * sizeof(uint32_t))) ||
       !(d->batch_images = o->alloc(d->be, (size_t)batch * ppi * sizeof(float))))
@@ -90,7 +90,7 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
                      const vaecl_train_options *opt, uint32_t epoch, uint32_t *order,
                      vaecl_epoch_metrics *out) {
   const vb_ops *o = d->be->ops;
-  const size_t ppi = (size_t)data->rows * data->cols * data->channels;
+  const size_t ppi = vaecl_dataset_image_size(data);
   const int steps = (int)((data->count + (size_t)opt->batch - 1) / (size_t)opt->batch);
   shuffle(order, data->count, opt->seed, epoch);
   if (o->write(d->be, d->order, 0, order, data->count * sizeof *order) != 0 ||
@@ -147,10 +147,8 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
     return vaecl_fail("batch %d does not fit a model made for batches of up to %d", opt->batch,
                       vaecl_model_max_batch(m));
   const vaecl_shape *in = &vaecl_model_get_spec(m)->input;
-  if (data->rows != in->h || data->cols != in->w || data->channels != in->c)
-    return vaecl_fail("the images are %dx%dx%d but the model (%s) expects %dx%dx%d", data->rows,
-                      data->cols, data->channels, vaecl_model_get_spec(m)->source, in->h, in->w,
-                      in->c);
+  if (vaecl_dataset_check_fits(data, in->h, in->w, in->c) != 0)
+    return vaecl_fail_context("%s: ", vaecl_model_get_spec(m)->source);
   if (epochs_done >= (uint32_t)opt->epochs)
     return 0; /* nothing to do; saved stays 0 */
   device_data d = {.be = be};
