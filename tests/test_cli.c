@@ -100,8 +100,10 @@ END_TEST
 START_TEST(no_icd_names_the_fix) {
   char env[4400];
   snprintf(env, sizeof env, "OCL_ICD_VENDORS='%s/empty-icd'", workdir);
-  expect(env, "devices", 1, "no OpenCL platform");
-  expect(env, "devices", 1, "pocl-opencl-icd");
+  /* The CPU backend is still there, so listing succeeds and says what OpenCL lacks. */
+  expect(env, "devices", 0, "no OpenCL platform");
+  expect(env, "devices", 0, "pocl-opencl-icd");
+  expect(env, "devices", 0, "--backend cpu");
 }
 END_TEST
 
@@ -172,13 +174,20 @@ START_TEST(interrupt_saves_and_resumes) {
   const size_t n = fread(text, 1, sizeof text - 1, f);
   fclose(f);
   text[n] = '\0';
-  ck_assert_msg(strstr(text, "interrupted at step"), "log:\n%s", text);
+  /* Mid-epoch ("at step") or between epochs ("after epoch"): both are saved. */
+  ck_assert_msg(strstr(text, "interrupted "), "log:\n%s", text);
   ck_assert_msg(strstr(text, "resume with --resume"), "log:\n%s", text);
   snprintf(args, sizeof args,
            "train --data '%s' --limit 64 --batch 32 --epochs 1 --resume '%s' --out '%s' "
            "--no-plots",
            datadir, ckpt, ckpt);
-  /* Whatever epoch it stopped in, asking for 1 epoch in total is already done. */
+  /* It stopped after its first epoch, so 1 epoch in total is already done: nothing
+   * to do, and it says so rather than claiming a save. */
+  expect("", args, 0, "nothing to do");
+  snprintf(args, sizeof args,
+           "train --data '%s' --limit 32 --batch 32 --epochs 50 --resume '%s' --out '%s' "
+           "--no-plots",
+           datadir, ckpt, ckpt);
   expect("", args, 0, "resuming from");
 }
 END_TEST

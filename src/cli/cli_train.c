@@ -210,7 +210,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     vaecl_model_spec_free(&spec);
   }
   if (vaecl_checkpoint_check_writable(a.out) != 0) {
-    fprintf(stderr, "vaecl train: %s (choose another --out)\n", vaecl_last_error());
+    fprintf(stderr, "vaecl train: %s; pick another --out\n", vaecl_last_error());
     return 1;
   }
   vaecl_dataset data;
