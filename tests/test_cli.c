@@ -185,7 +185,7 @@ START_TEST(interrupt_saves_and_resumes) {
    * to do, and it says so rather than claiming a save. */
   expect("", args, 0, "nothing to do");
   snprintf(args, sizeof args,
-           "train --data '%s' --limit 32 --batch 32 --epochs 50 --resume '%s' --out '%s' "
+           "train --data '%s' --limit 32 --batch 32 --epochs 6 --resume '%s' --out '%s' "
            "--no-plots",
            datadir, ckpt, ckpt);
   expect("", args, 0, "resuming from");
