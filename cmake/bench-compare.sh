@@ -5,24 +5,26 @@
 #   cmake/bench-compare.sh [BIN] [ROUNDS]
 #   A: env ${BASELINE}   (default: CLBlast's own GEMM parameters, per-channel im2col)
 #   B: env ${CANDIDATE}  (default: what vaecl picks for the device)
+#   BIN_A=OTHER_BIN runs A with another build (old vs new: BIN_A=old/vaecl BASELINE=)
 # Prints each run's ms/step, the medians and the ratio A/B (> 1: B is faster).
 set -euo pipefail
 bin=${1:-build/vaecl}
 rounds=${2:-3}
-baseline=${BASELINE:-"VAECL_GEMM_TUNING=off VAECL_WORK_LAYOUT=channels"}
+bin_a=${BIN_A:-$bin}
+baseline=${BASELINE-"VAECL_GEMM_TUNING=off VAECL_WORK_LAYOUT=channels"}
 candidate=${CANDIDATE:-""}
 bench_args=${BENCH_ARGS:-"--batch 128 --steps 10 --warmup 2"}
 
-run() { # $1: env assignments; prints ms/step
+run() { # $1: binary, $2: env assignments; prints ms/step
   # shellcheck disable=SC2086 # the assignments and arguments are meant to split
-  env $1 "$bin" bench $bench_args | awk '/^train step:/ {print $3}'
+  env $2 "$1" bench $bench_args | awk '/^train step:/ {print $3}'
 }
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
 a_times=() b_times=()
 for r in $(seq "$rounds"); do
-  a=$(run "$baseline"); b=$(run "$candidate")
+  a=$(run "$bin_a" "$baseline"); b=$(run "$bin" "$candidate")
   echo "round $r: A ${a} ms/step   B ${b} ms/step"
   a_times+=("$a") b_times+=("$b")
 done
