@@ -17,7 +17,7 @@
 #include "testutil.h"
 #include "util/philox.h"
 #include <vaecl.h>
-#include <vaecl/backend_opencl.h>
+
 #include <vaecl/graph.h>
 
 /* Small enough for finite differences of every entry; between them: conv2d and
