@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/philox.h"
 #include "ref/ref_ops.h"
 #include "testutil.h"
+#include "util/philox.h"
 
 /* ---- finite differences -------------------------------------------------- */
 

@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testdevice.h"
+#include "testutil.h"
+#include <vaecl.h>
 #include <vaecl/checkpoint.h>
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
-#include "testdevice.h"
-#include "testutil.h"
 #include <vaecl/train.h>
-#include <vaecl.h>
 
 /* Devices the trajectory was recorded on, with its two digests. */
 static const struct {

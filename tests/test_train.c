@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vaecl/idx.h>
-#include <vaecl/step_window.h>
 #include "testdevice.h"
 #include "testutil.h"
-#include <vaecl/train.h>
 #include <vaecl.h>
+#include <vaecl/idx.h>
+#include <vaecl/step_window.h>
+#include <vaecl/train.h>
 
 static vaecl_dataset data;
 
@@ -84,7 +84,6 @@ START_TEST(loss_falls_on_real_images) {
   vaecl_dataset_free(&data);
 }
 END_TEST
-
 
 static float *all_params(vaecl_model *m, size_t *total) {
   *total = vaecl_model_parameter_count(m);

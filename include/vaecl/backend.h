@@ -81,8 +81,8 @@ typedef struct vb_ops {
   int (*col2im)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
 
   /* y[rows, cols] = act(y + bias[cols]) in place; alpha is leaky_relu's slope. */
-  int (*bias_act)(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols,
-                  vb_act act, float alpha);
+  int (*bias_act)(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act act,
+                  float alpha);
   /* dy *= act'(y), where y is the activation's output. */
   int (*act_backward)(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act act,
                       float alpha);
@@ -102,9 +102,9 @@ typedef struct vb_ops {
    * every element: loss[i] = 0.5 * ((x - mu)^2 * exp(-lv) + lv + log(2 pi)),
    * dmean[i] = (mu - x) * exp(-lv) * grad_scale, and, when dlog_var is not NULL,
    * dlog_var[i] = 0.5 * (1 - (x - mu)^2 * exp(-lv)) (unscaled: the caller sums it). */
-  int (*gaussian_nll)(vb_backend *, const vb_buf *mean, const vb_buf *target,
-                      const vb_buf *log_var, vb_buf *dmean, vb_buf *loss, vb_buf *dlog_var,
-                      size_t count, float grad_scale);
+  int (*gaussian_nll)(vb_backend *, const vb_buf *mean, const vb_buf *target, const vb_buf *log_var,
+                      vb_buf *dmean, vb_buf *loss, vb_buf *dlog_var, size_t count,
+                      float grad_scale);
 
   /* ---- the VAE's own ops ---- */
   /* Reparameterisation. stats[batch, 2*latent] holds mean | log_var per row.

@@ -35,11 +35,11 @@ typedef struct {
 } vaecl_ckpt_tensor;
 
 typedef struct {
-  char *model_text;     /* the model file (owned after load; borrowed when saving) */
-  uint64_t seed;        /* weights, shuffling and sampling noise */
-  uint32_t epochs_done; /* completed epochs */
-  uint64_t adam_steps;  /* optimizer steps taken, for Adam's bias correction */
-  uint32_t batch;       /* the batch size training used; 0 when unknown (format 1) */
+  char *model_text;        /* the model file (owned after load; borrowed when saving) */
+  uint64_t seed;           /* weights, shuffling and sampling noise */
+  uint32_t epochs_done;    /* completed epochs */
+  uint64_t adam_steps;     /* optimizer steps taken, for Adam's bias correction */
+  uint32_t batch;          /* the batch size training used; 0 when unknown (format 1) */
   uint32_t format_version; /* of the file loaded: 1 or 2 */
   size_t tensor_count;
   vaecl_ckpt_tensor *tensors; /* tensor_count entries (owned after load) */

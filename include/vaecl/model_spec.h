@@ -53,16 +53,16 @@ typedef enum { VAECL_OUTPUT_BERNOULLI, VAECL_OUTPUT_GAUSSIAN } vaecl_output;
 
 typedef struct {
   vaecl_layer_type type;
-  int line;                /* in the model file, for messages */
+  int line;                    /* in the model file, for messages */
   int filters, kernel, stride; /* conv2d, conv2d_transpose */
   vaecl_padding padding;
-  int units;            /* dense */
-  vaecl_shape target;   /* reshape */
+  int units;          /* dense */
+  vaecl_shape target; /* reshape */
   vb_act activation;
-  float alpha;          /* leaky_relu's slope */
-  vaecl_shape in, out;  /* inferred */
-  int pad;              /* inferred: padding before the first row/column (TensorFlow's) */
-  char name[32];        /* parameter prefix: "enc.conv1", "dec.dense1", ... ("" when none) */
+  float alpha;         /* leaky_relu's slope */
+  vaecl_shape in, out; /* inferred */
+  int pad;             /* inferred: padding before the first row/column (TensorFlow's) */
+  char name[32];       /* parameter prefix: "enc.conv1", "dec.dense1", ... ("" when none) */
 } vaecl_layer_spec;
 
 typedef struct {

@@ -47,10 +47,10 @@ typedef struct {
 } vaecl_train_options;
 
 typedef struct {
-  uint32_t epochs_done; /* completed epochs, as recorded in the last checkpoint */
-  int interrupted;      /* stopped through opt->stop before the last epoch ended */
-  int stopped_at_step;  /* when interrupted: steps done of the unfinished epoch */
-  int saved;            /* a checkpoint was written to out_path */
+  uint32_t epochs_done;     /* completed epochs, as recorded in the last checkpoint */
+  int interrupted;          /* stopped through opt->stop before the last epoch ended */
+  int stopped_at_step;      /* when interrupted: steps done of the unfinished epoch */
+  int saved;                /* a checkpoint was written to out_path */
   vaecl_epoch_metrics last; /* the last completed epoch's metrics */
 } vaecl_train_result;
 

@@ -9,8 +9,8 @@
 #include "cli/cli.h"
 #include "util/clock.h"
 #include "util/error.h"
-#include <vaecl/graph.h>
 #include "util/philox.h"
+#include <vaecl/graph.h>
 #include <vaecl/step_window.h>
 
 typedef struct {

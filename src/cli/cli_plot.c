@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vaecl/checkpoint.h>
 #include "cli/cli.h"
 #include "util/error.h"
+#include <vaecl/checkpoint.h>
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
 #include <vaecl/latent_plots.h>

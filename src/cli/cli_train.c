@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vaecl/checkpoint.h>
 #include "cli/cli.h"
 #include "util/error.h"
+#include <vaecl/checkpoint.h>
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
 #include <vaecl/train.h>
@@ -125,8 +125,8 @@ static void on_progress(void *user, const vaecl_epoch_metrics *e) {
   const reporter *r = user;
   char m[256];
   metrics_text(e, m, sizeof m);
-  fprintf(stderr, "%s%d/%d - %.0fs - %s%s", r->tty ? "\r" : "  ", e->step, e->steps, e->seconds,
-          m, r->tty ? "" : "\n");
+  fprintf(stderr, "%s%d/%d - %.0fs - %s%s", r->tty ? "\r" : "  ", e->step, e->steps, e->seconds, m,
+          r->tty ? "" : "\n");
   fflush(stderr);
 }
 

@@ -7,27 +7,28 @@
 #include <vaecl.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: vaecl [--backend NAME] [--device N] <command> [options]\n"
-             "\n"
-             "Train a variational autoencoder on any OpenCL 1.2+ device.\n"
-             "\n"
-             "commands:\n"
-             "  devices   list the devices of every backend, with their index N\n"
-             "  train     train a VAE (default: the Keras Fashion-MNIST model; vaecl train --help)\n"
-             "  summary   the layers, output shapes and parameters of a model file or checkpoint\n"
-             "  plot      draw the latent grid and the class clusters of a checkpoint\n"
-             "  bench     time training steps on synthetic data (vaecl bench --help)\n"
-             "\n"
-             "global options:\n"
-             "  --backend NAME  opencl (default) or cpu (plain C reference: exact, slow)\n"
-             "  --device N      use device N from `vaecl devices` (default: the first GPU, else\n"
-             "                  the first device)\n"
-             "  --version       print the version\n"
-             "  -h, --help      this help\n"
-             "\n"
-             "environment: VAECL_CACHE_DIR (compiled kernels; default $XDG_CACHE_HOME/vaecl or\n"
-             "~/.cache/vaecl), VAECL_PROFILE=1 (time every op), VAECL_GEMM_TUNING=off,\n"
-             "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests).\n");
+  fprintf(f,
+          "usage: vaecl [--backend NAME] [--device N] <command> [options]\n"
+          "\n"
+          "Train a variational autoencoder on any OpenCL 1.2+ device.\n"
+          "\n"
+          "commands:\n"
+          "  devices   list the devices of every backend, with their index N\n"
+          "  train     train a VAE (default: the Keras Fashion-MNIST model; vaecl train --help)\n"
+          "  summary   the layers, output shapes and parameters of a model file or checkpoint\n"
+          "  plot      draw the latent grid and the class clusters of a checkpoint\n"
+          "  bench     time training steps on synthetic data (vaecl bench --help)\n"
+          "\n"
+          "global options:\n"
+          "  --backend NAME  opencl (default) or cpu (plain C reference: exact, slow)\n"
+          "  --device N      use device N from `vaecl devices` (default: the first GPU, else\n"
+          "                  the first device)\n"
+          "  --version       print the version\n"
+          "  -h, --help      this help\n"
+          "\n"
+          "environment: VAECL_CACHE_DIR (compiled kernels; default $XDG_CACHE_HOME/vaecl or\n"
+          "~/.cache/vaecl), VAECL_PROFILE=1 (time every op), VAECL_GEMM_TUNING=off,\n"
+          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests).\n");
 }
 
 int main(int argc, char **argv) {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/error.h"
 #include "nn/layer.h"
+#include "util/error.h"
 
 struct vaecl_model {
   vb_backend *be;
@@ -111,15 +111,13 @@ static int alloc_log_var(vaecl_model *m) {
   p->shape[0] = 1;
   m->learned_variance = s->learned_variance;
   const float init = s->learned_variance ? 0.0f : (float)(2.0 * log((double)s->sigma));
-  if (!(p->value = layer_alloc_floats(m->be, 1)) ||
-      ops(m)->fill(m->be, p->value, init, 1) != 0)
+  if (!(p->value = layer_alloc_floats(m->be, 1)) || ops(m)->fill(m->be, p->value, init, 1) != 0)
     return -1;
   if (!m->learned_variance)
     return 0;
   if (!(p->grad = layer_alloc_floats(m->be, 1)) || !(p->m = layer_alloc_floats(m->be, 1)) ||
-      !(p->v = layer_alloc_floats(m->be, 1)) || !(m->dlv_elem = layer_alloc_floats(
-                                                     m->be, (size_t)m->max_batch *
-                                                                vaecl_model_image_size(m))))
+      !(p->v = layer_alloc_floats(m->be, 1)) ||
+      !(m->dlv_elem = layer_alloc_floats(m->be, (size_t)m->max_batch * vaecl_model_image_size(m))))
     return -1;
   return layer_zero(m->be, p->grad, 1) || layer_zero(m->be, p->m, 1) || layer_zero(m->be, p->v, 1)
              ? -1
@@ -133,8 +131,8 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_spec *spec, in
     return NULL;
   }
   if (!be || !be->ops || be->ops->version != VB_OPS_VERSION) {
-    vaecl_fail("the backend implements interface version %d, not %d", be && be->ops ? be->ops->version : -1,
-               VB_OPS_VERSION);
+    vaecl_fail("the backend implements interface version %d, not %d",
+               be && be->ops ? be->ops->version : -1, VB_OPS_VERSION);
     return NULL;
   }
   vaecl_model *m = calloc(1, sizeof *m);

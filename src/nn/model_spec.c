@@ -76,12 +76,9 @@ const char *vaecl_layer_type_name(vaecl_layer_type t) {
 static const struct {
   const char *name;
   vb_act act;
-} activations[] = {{"none", VB_ACT_NONE},
-                   {"linear", VB_ACT_NONE},
-                   {"relu", VB_ACT_RELU},
-                   {"leaky_relu", VB_ACT_LEAKY_RELU},
-                   {"sigmoid", VB_ACT_SIGMOID},
-                   {"tanh", VB_ACT_TANH}};
+} activations[] = {{"none", VB_ACT_NONE},       {"linear", VB_ACT_NONE},
+                   {"relu", VB_ACT_RELU},       {"leaky_relu", VB_ACT_LEAKY_RELU},
+                   {"sigmoid", VB_ACT_SIGMOID}, {"tanh", VB_ACT_TANH}};
 
 const char *vaecl_activation_name(vb_act a) {
   for (size_t i = 0; i < sizeof activations / sizeof activations[0]; i++)
@@ -233,17 +230,17 @@ static int infer_layer(const parse_ctx *p, vaecl_layer_spec *l, const vaecl_shap
     /* The patch geometry has one padding for both axes; TensorFlow pads each axis on
      * its own, which differs only for some non-square 'same' cases: refuse those. */
     if (pad_h != pad_w)
-      return fail_at(p, "padding=same on a %dx%d input needs different padding for rows and "
-                        "columns, which vaecl does not support yet; use a square input or "
-                        "padding=valid",
+      return fail_at(p,
+                     "padding=same on a %dx%d input needs different padding for rows and "
+                     "columns, which vaecl does not support yet; use a square input or "
+                     "padding=valid",
                      in->h, in->w);
     l->pad = pad_h;
     l->out = (vaecl_shape){3, oh, ow, l->filters};
     if (check_elements(p, vaecl_layer_type_name(l->type), elems(oh, ow, l->filters)) != 0 ||
         check_elements(p, "the patch matrix",
                        elems(l->type == VAECL_LAYER_CONV2D ? oh : in->h,
-                             l->type == VAECL_LAYER_CONV2D ? ow : in->w,
-                             l->kernel * l->kernel) *
+                             l->type == VAECL_LAYER_CONV2D ? ow : in->w, l->kernel * l->kernel) *
                            (l->type == VAECL_LAYER_CONV2D ? in->c : l->filters)) != 0)
       return -1;
     return 0;
@@ -343,8 +340,9 @@ static int parse_layer(const parse_ctx *p, vaecl_layer_spec *l) {
     }
     return read_activation(p, o, n, l);
   }
-  return fail_at(p, "unknown layer or statement '%s' (conv2d, conv2d_transpose, dense, flatten, "
-                    "reshape, latent, decoder, output, kl_weight)",
+  return fail_at(p,
+                 "unknown layer or statement '%s' (conv2d, conv2d_transpose, dense, flatten, "
+                 "reshape, latent, decoder, output, kl_weight)",
                  kw);
 }
 
@@ -444,8 +442,9 @@ static int statement(parser *ps, const parse_ctx *p) {
     char got[64];
     shape_text(&ps->cur, got, sizeof got);
     if (ps->cur.rank != 1)
-      return fail_at(p, "the latent heads are Dense layers and need a flat input, but the "
-                        "encoder ends with %s; add `flatten` before latent",
+      return fail_at(p,
+                     "the latent heads are Dense layers and need a flat input, but the "
+                     "encoder ends with %s; add `flatten` before latent",
                      got);
     ps->have_latent = 1;
     ps->sec = SEC_TOP;
@@ -480,8 +479,9 @@ static int statement(parser *ps, const parse_ctx *p) {
     if (!strcmp(kw, "conv2d") || !strcmp(kw, "conv2d_transpose") || !strcmp(kw, "dense") ||
         !strcmp(kw, "flatten") || !strcmp(kw, "reshape"))
       return fail_at(p, "layer '%s' outside the encoder and decoder sections", kw);
-    return fail_at(p, "unknown statement '%s' (input, encoder, latent, decoder, output, "
-                      "kl_weight)",
+    return fail_at(p,
+                   "unknown statement '%s' (input, encoder, latent, decoder, output, "
+                   "kl_weight)",
                    kw);
   }
   return add_layer(ps, p);
@@ -506,8 +506,9 @@ static int finish(parser *ps, const char *source) {
   shape_text(&s->input, want, sizeof want);
   if (vaecl_shape_size(&last->out) != vaecl_shape_size(&s->input) ||
       (last->out.rank == 3 && (last->out.h != s->input.h || last->out.w != s->input.w)))
-    return fail_at(&at_last, "the decoder must end with the input's shape %s (%zu values), but "
-                             "gives %s",
+    return fail_at(&at_last,
+                   "the decoder must end with the input's shape %s (%zu values), but "
+                   "gives %s",
                    want, vaecl_shape_size(&s->input), got);
   int lp = s->decoder_count - 1; /* the last layer with parameters */
   while (lp >= 0 && s->decoder[lp].type != VAECL_LAYER_DENSE &&
@@ -518,8 +519,9 @@ static int finish(parser *ps, const char *source) {
     return fail_at(&at_last, "the decoder needs at least one dense or convolution layer");
   const parse_ctx at_lp = {.source = source, .line = s->decoder[lp].line};
   if (s->output == VAECL_OUTPUT_BERNOULLI && s->decoder[lp].activation != VB_ACT_SIGMOID)
-    return fail_at(&at_lp, "with `output bernoulli` the decoder's last layer gives pixel "
-                           "probabilities: it needs activation=sigmoid, not %s",
+    return fail_at(&at_lp,
+                   "with `output bernoulli` the decoder's last layer gives pixel "
+                   "probabilities: it needs activation=sigmoid, not %s",
                    vaecl_activation_name(s->decoder[lp].activation));
   return 0;
 }

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/error.h"
 #include "plot/plot_font.h"
+#include "util/error.h"
 
 #define MAX_SIDE 16384
 
