@@ -6,6 +6,10 @@
 
 #include <vaecl/backend.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define VAECL_STEPS_IN_FLIGHT 3
 
 typedef struct {
@@ -22,4 +26,7 @@ int vaecl_step_window_mark(vaecl_step_window *);
 /* Waits for every queued step and releases the marks; call it even after an error. */
 int vaecl_step_window_close(vaecl_step_window *);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
