@@ -1,10 +1,15 @@
 /* The on-disk cache of compiled kernels: written on first use, reused, and never a
- * reason to fail (a corrupt entry is rebuilt, an unwritable directory is skipped). */
+ * reason to fail (a truncated or corrupt entry is rebuilt before the driver sees
+ * it, an unwritable directory is skipped). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend/opencl/cl_cache_entry.h"
 
 #include "testutil.h"
 #include <vaecl.h>
@@ -74,6 +79,119 @@ START_TEST(corrupt_entry_is_rebuilt) {
 }
 END_TEST
 
+/* Rewrites the cache entry with a helper, runs the backend (which must rebuild and
+ * work), and checks that the entry was written again, whole, and is then reused. */
+static void damage_then_rebuild(void (*damage)(const char *path, off_t size)) {
+  char path[4400];
+  open_and_use_backend();
+  cache_entry(path, sizeof path);
+  struct stat good, damaged, rebuilt, reused;
+  ck_assert_int_eq(stat(path, &good), 0);
+  damage(path, good.st_size);
+  ck_assert_int_eq(stat(path, &damaged), 0);
+  open_and_use_backend();
+  ck_assert_int_eq(stat(path, &rebuilt), 0);
+  ck_assert_int_eq(rebuilt.st_size, good.st_size);
+  ck_assert(rebuilt.st_ino != damaged.st_ino); /* renamed into place */
+  open_and_use_backend();
+  ck_assert_int_eq(stat(path, &reused), 0);
+  ck_assert(reused.st_ino == rebuilt.st_ino); /* the rebuilt entry passes its checks */
+}
+
+/* The first reproducer of issue 8: PoCL aborted on a binary cut short. */
+static void cut_16_bytes(const char *path, off_t size) {
+  ck_assert_int_eq(truncate(path, size - 16), 0);
+}
+
+static void cut_1_byte(const char *path, off_t size) {
+  ck_assert_int_eq(truncate(path, size - 1), 0);
+}
+
+/* Same length, one payload byte flipped: only the checksum can tell. */
+static void flip_a_byte(const char *path, off_t size) {
+  FILE *f = fopen(path, "r+b");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fseek(f, (long)(size / 2), SEEK_SET), 0);
+  const int c = fgetc(f);
+  ck_assert_int_ne(c, EOF);
+  ck_assert_int_eq(fseek(f, (long)(size / 2), SEEK_SET), 0);
+  ck_assert_int_ne(fputc(c ^ 0x5A, f), EOF);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Only the header: a length that promises a payload the file does not have. */
+static void keep_header_only(const char *path, off_t size) {
+  (void)size;
+  ck_assert_int_eq(truncate(path, VAECL_KCACHE_HEADER_SIZE), 0);
+}
+
+START_TEST(truncated_entry_is_rebuilt) {
+  damage_then_rebuild(cut_16_bytes);
+  damage_then_rebuild(cut_1_byte);
+  damage_then_rebuild(keep_header_only);
+}
+END_TEST
+
+START_TEST(flipped_byte_is_rebuilt) {
+  damage_then_rebuild(flip_a_byte);
+}
+END_TEST
+
+/* The entry checks alone, on buffers: every way a header can lie is refused. */
+START_TEST(entry_checks) {
+  unsigned char file[VAECL_KCACHE_HEADER_SIZE + 100];
+  unsigned char *payload = file + VAECL_KCACHE_HEADER_SIZE;
+  for (int i = 0; i < 100; i++)
+    payload[i] = (unsigned char)(i * 7 + 3);
+  vaecl_kcache_header(payload, 100, file);
+  const unsigned char *got;
+  size_t n = 0;
+  ck_assert_int_eq(vaecl_kcache_check(file, sizeof file, &got, &n), 0);
+  ck_assert_ptr_eq(got, payload);
+  ck_assert_uint_eq(n, 100);
+  /* every shorter file, down to an empty one */
+  for (size_t size = 0; size < sizeof file; size++)
+    ck_assert_int_eq(vaecl_kcache_check(file, size, &got, &n), -1);
+  /* any single bit flipped anywhere: magic, length, checksum, reserved or payload */
+  for (size_t i = 0; i < sizeof file; i++)
+    for (int bit = 0; bit < 8; bit++) {
+      file[i] ^= (unsigned char)(1u << bit);
+      ck_assert_msg(vaecl_kcache_check(file, sizeof file, &got, &n) == -1, "byte %zu bit %d", i,
+                    bit);
+      file[i] ^= (unsigned char)(1u << bit);
+    }
+  /* a length beyond the cap is refused even when it matches the buffer's claim */
+  file[15] = 0x7F;
+  ck_assert_int_eq(vaecl_kcache_check(file, sizeof file, &got, &n), -1);
+}
+END_TEST
+
+/* A writer killed before its rename leaves ENTRY.tmp.PID: the next write removes
+ * it when PID is gone, and keeps a live process's. */
+START_TEST(stale_temporaries_are_removed) {
+  char path[4400], dead[4500], live[4500];
+  open_and_use_backend();
+  cache_entry(path, sizeof path);
+  const pid_t child = fork();
+  ck_assert_int_ge(child, 0);
+  if (child == 0)
+    _exit(0);
+  ck_assert_int_eq(waitpid(child, NULL, 0), child); /* reaped: the PID names no process */
+  snprintf(dead, sizeof dead, "%s.tmp.%ld", path, (long)child);
+  snprintf(live, sizeof live, "%s.tmp.%ld", path, (long)getppid());
+  FILE *f;
+  ck_assert_ptr_nonnull(f = fopen(dead, "wb"));
+  ck_assert_int_eq(fclose(f), 0);
+  ck_assert_ptr_nonnull(f = fopen(live, "wb"));
+  ck_assert_int_eq(fclose(f), 0);
+  ck_assert_int_eq(remove(path), 0); /* so the next run writes the entry again */
+  open_and_use_backend();
+  ck_assert_int_ne(access(dead, F_OK), 0);
+  ck_assert_int_eq(access(live, F_OK), 0);
+  ck_assert_int_eq(remove(live), 0);
+}
+END_TEST
+
 START_TEST(unwritable_cache_dir_is_not_fatal) {
   cache_dir = "/proc/vaecl-cannot-write-here";
   open_and_use_backend();
@@ -125,6 +243,10 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, binary_is_written_then_reused);
   tcase_add_test(tc, corrupt_entry_is_rebuilt);
+  tcase_add_test(tc, truncated_entry_is_rebuilt);
+  tcase_add_test(tc, flipped_byte_is_rebuilt);
+  tcase_add_test(tc, entry_checks);
+  tcase_add_test(tc, stale_temporaries_are_removed);
   tcase_add_test(tc, unwritable_cache_dir_is_not_fatal);
   tcase_add_test(tc, environment_is_ignored);
   suite_add_tcase(s, tc);

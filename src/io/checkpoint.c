@@ -13,6 +13,7 @@
 #include "io/checkpoint_v1.h"
 #include "io/safetensors.h"
 #include "util/error.h"
+#include "util/temp_files.h"
 
 /* ---- saving ---- */
 
@@ -32,8 +33,7 @@ static int check_target(const char *path) {
 /* The temporary name a save writes to before renaming it over path (same directory,
  * so the rename stays within one file system). */
 static int temp_path(const char *path, char *tmp, size_t size) {
-  const int n = snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= size)
+  if (vaecl_temp_path(path, tmp, size) != 0)
     return vaecl_fail("%s: path too long", path);
   return 0;
 }
@@ -76,6 +76,9 @@ int vaecl_checkpoint_save(const char *path, const vaecl_checkpoint *c) {
   char tmp[4096];
   if (temp_path(path, tmp, sizeof tmp) != 0)
     return -1;
+  /* Temporaries of saves that were killed would otherwise pile up, a checkpoint's
+   * size each. */
+  (void)vaecl_remove_stale_temps(path);
   uint8_t *header = NULL;
   size_t header_size = 0;
   if (vaecl_safetensors_encode_header(path, c, &header, &header_size))

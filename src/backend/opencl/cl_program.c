@@ -2,7 +2,8 @@
  *
  * Compiling the kernels takes seconds on PoCL and some GPU drivers; the binary is
  * only valid for the same source, options, device and driver, so all of those go
- * into the cache key. A stale or unreadable entry is never fatal: we rebuild. */
+ * into the cache key. A stale, damaged or unreadable entry is never fatal: we
+ * rebuild and write it again (the entry format is in cl_cache_entry.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,8 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/opencl/cl_cache_entry.h"
 #include "backend/opencl/cl_util.h"
 #include "util/error.h"
+#include "util/read_file.h"
+#include "util/temp_files.h"
 
 static uint64_t fnv1a(uint64_t h, const char *s) {
   for (; *s; s++)
@@ -60,33 +64,24 @@ static int cache_path(cl_device_id dev, const char *dir, const char *source, con
   return (n > 0 && (size_t)n < size) ? 0 : -1;
 }
 
-/* Reads a whole file; NULL when absent or unreadable. */
-static unsigned char *read_file(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  unsigned char *data = NULL;
-  long n = -1;
-  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-      (data = malloc((size_t)n)) != NULL && fread(data, 1, (size_t)n, f) != (size_t)n) {
-    free(data);
-    data = NULL;
-  }
-  fclose(f);
-  *size = n > 0 ? (size_t)n : 0;
-  return data;
-}
-
-/* Writes to a temporary name then renames, so concurrent runs never see half a file. */
-static void write_file_atomic(const char *path, const unsigned char *data, size_t size) {
+/* Writes header and payload to a temporary name, flushes them to disk, then renames:
+ * concurrent runs never see half a file, and a crash never leaves a renamed entry
+ * whose data is not on disk. Failures only cost the next run a compile. */
+static void write_entry(const char *path, const unsigned char *payload, size_t size) {
   char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  unsigned char header[VAECL_KCACHE_HEADER_SIZE];
+  if (vaecl_temp_path(path, tmp, sizeof tmp) != 0)
+    return;
+  (void)vaecl_remove_stale_temps(path);
+  vaecl_kcache_header(payload, size, header);
   FILE *f = fopen(tmp, "wb");
   if (!f)
     return;
-  const int ok = fwrite(data, 1, size, f) == size;
-  if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
-    remove(tmp);
+  int ok = fwrite(header, 1, sizeof header, f) == sizeof header &&
+           fwrite(payload, 1, size, f) == size && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path) != 0)
+    (void)remove(tmp);
 }
 
 static int build_log_fail(cl_program program, cl_device_id dev, cl_int err) {
@@ -110,24 +105,39 @@ static void store_binary(cl_program program, const char *path) {
   if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
       size == 0)
     return;
+  if (size > VAECL_KCACHE_MAX_PAYLOAD)
+    return;
   unsigned char *bin = malloc(size);
   if (bin && clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS)
-    write_file_atomic(path, bin, size);
+    write_entry(path, bin, size);
   free(bin);
 }
 
+/* The cached program, or NULL (rebuild) when the entry is absent, unreadable, or
+ * fails its length and checksum: the driver only ever sees intact bytes. */
 static cl_program try_cached(cl_context ctx, cl_device_id dev, const char *path,
                              const char *options) {
-  size_t size = 0;
-  unsigned char *bin = read_file(path, &size);
-  if (!bin)
+  char *file = NULL;
+  size_t file_size = 0, size = 0;
+  const unsigned char *bin = NULL;
+  if (access(path, F_OK) != 0 ||
+      vaecl_read_text_file(path, "kernel cache entry",
+                           VAECL_KCACHE_MAX_PAYLOAD + VAECL_KCACHE_HEADER_SIZE, &file,
+                           &file_size) != 0)
     return NULL;
+  if (vaecl_kcache_check((const unsigned char *)file, file_size, &bin, &size) != 0) {
+    free(file);
+    return NULL;
+  }
   cl_int status = CL_SUCCESS, err;
   const unsigned char *bins[1] = {bin};
   cl_program p = clCreateProgramWithBinary(ctx, 1, &dev, &size, bins, &status, &err);
-  free(bin);
-  if (err != CL_SUCCESS || status != CL_SUCCESS)
+  free(file);
+  if (err != CL_SUCCESS || status != CL_SUCCESS) {
+    if (p)
+      clReleaseProgram(p);
     return NULL;
+  }
   if (clBuildProgram(p, 1, &dev, options, NULL, NULL) != CL_SUCCESS) {
     clReleaseProgram(p);
     return NULL;
