@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -413,6 +414,35 @@ START_TEST(atomic_save_leaves_no_tmp) {
     ck_assert_error_has("cannot create temporary file");
     ck_assert_int_eq(chmod(sub, 0700), 0);
   }
+}
+END_TEST
+
+/* kill -9 between writing and renaming leaves model.ckpt.tmp.PID behind; the next
+ * save removes those of processes that are gone, and only those. */
+START_TEST(stale_temporaries_are_removed) {
+  const pid_t child = fork();
+  ck_assert_int_ge(child, 0);
+  if (child == 0)
+    _exit(0);
+  ck_assert_int_eq(waitpid(child, NULL, 0), child); /* reaped: the PID names no process */
+  char dead[4200], live[4200], other[4200], name_live[64];
+  snprintf(dead, sizeof dead, "%s.tmp.%ld", file, (long)child);
+  snprintf(live, sizeof live, "%s.tmp.%ld", file, (long)getppid());
+  snprintf(other, sizeof other, "%s/other.ckpt.tmp.%ld", dir, (long)child);
+  snprintf(name_live, sizeof name_live, "model.ckpt.tmp.%ld", (long)getppid());
+  const char *made[] = {dead, live, other};
+  for (int i = 0; i < 3; i++) {
+    FILE *f = fopen(made[i], "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs("half a checkpoint", f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+  }
+  save_sample();
+  ck_assert_int_ne(access(dead, F_OK), 0);
+  ck_assert_int_eq(access(live, F_OK), 0);  /* a running writer's file stays */
+  ck_assert_int_eq(access(other, F_OK), 0); /* another checkpoint's temporaries are not ours */
+  ck_assert_int_eq(remove(other), 0);
+  ck_assert_int_eq(count_entries("model.ckpt", name_live), 2);
 }
 END_TEST
 
@@ -931,6 +961,7 @@ static Suite *checkpoint_suite(void) {
   tcase_add_test(tc, layout_is_as_documented);
   tcase_add_test(tc, save_refuses_bad_input);
   tcase_add_test(tc, atomic_save_leaves_no_tmp);
+  tcase_add_test(tc, stale_temporaries_are_removed);
   tcase_add_test(tc, check_writable_refuses_bad_paths);
   tcase_add_test(tc, missing_file_is_named);
   tcase_add_test(tc, fifo_refused_without_blocking);
