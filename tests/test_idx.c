@@ -332,19 +332,47 @@ START_TEST(bad_dims) {
 }
 END_TEST
 
-/* A header claiming billions of images must fail as truncated, not by exhausting memory. */
-START_TEST(huge_count_is_truncation) {
+/* A header claiming billions of images is refused from the file's size alone, before
+ * any allocation or reading. */
+START_TEST(huge_count_is_refused_up_front) {
   const char *im = tmp("liar"), *lb = tmp("labels");
   const uint32_t d[3] = {4000000000u, 28, 28};
   write_idx(im, 0, 0x803, d, 3, pixels3, sizeof pixels3);
   write_labels(lb, 0);
   expect_load_error(im, lb, im,
-                    "truncated: the header declares 3136000000000 data bytes but only 18");
+                    "the header declares 3136000000000 data bytes, more than this 34-byte file "
+                    "can hold");
   /* the largest 4-D header: 2^32-1 images of 4096x4096x4 bytes, about 2^58 bytes in all */
   const uint32_t e[4] = {4294967295u, 4096, 4096, 4};
   write_idx(im, 0, 0x804, e, 4, pixels3, sizeof pixels3);
-  expect_load_error(im, NULL, im,
-                    "truncated: the header declares 288230376084602880 data bytes but only 18");
+  expect_load_error(im, NULL, im, "the header declares 288230376084602880 data bytes");
+}
+END_TEST
+
+/* A gzip bomb: 2^31 images claimed, 16 MiB of zeros that compress to a few KiB. The
+ * claim exceeds what deflate can expand those bytes to, so nothing is inflated. */
+START_TEST(gzip_bomb_is_refused_before_inflating) {
+  const char *im = tmp("bomb.gz");
+  const uint32_t d[3] = {1u << 31, 1, 1};
+  const size_t zeros = (size_t)16 << 20;
+  uint8_t *z = calloc(zeros, 1);
+  ck_assert_ptr_nonnull(z);
+  write_idx(im, 1, 0x803, d, 3, z, zeros);
+  free(z);
+  struct stat st;
+  ck_assert_int_eq(stat(im, &st), 0);
+  ck_assert_int_lt(st.st_size, (1u << 31) / 1032); /* the bound applies */
+  expect_load_error(im, NULL, im, "even gzipped (deflate expands at most 1032:1)");
+  /* the same zeros under an honest header still load */
+  const uint32_t ok[3] = {4096, 64, 64};
+  uint8_t *z2 = calloc(zeros, 1);
+  ck_assert_ptr_nonnull(z2);
+  write_idx(im, 1, 0x803, ok, 3, z2, zeros);
+  free(z2);
+  vaecl_dataset ds;
+  ck_assert_msg(vaecl_idx_load(im, NULL, &ds) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_eq(ds.count, 4096);
+  vaecl_dataset_free(&ds);
 }
 END_TEST
 
@@ -546,7 +574,8 @@ static Suite *idx_suite(void) {
   tcase_add_test(files, other_image_sizes);
   tcase_add_test(files, rgb_4d_images);
   tcase_add_test(files, bad_dims);
-  tcase_add_test(files, huge_count_is_truncation);
+  tcase_add_test(files, huge_count_is_refused_up_front);
+  tcase_add_test(files, gzip_bomb_is_refused_before_inflating);
   tcase_add_test(files, missing_file);
   tcase_add_test(files, load_dir_concatenates_train_then_test);
   tcase_add_test(files, load_dir_one_split);

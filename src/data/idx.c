@@ -22,6 +22,7 @@
 typedef struct {
   const char *path;
   gzFile gz;
+  uint64_t file_size; /* on disk, compressed or not */
 } idx_file;
 
 static const char *gz_message(gzFile gz) {
@@ -34,6 +35,10 @@ static const char *gz_message(gzFile gz) {
 
 static int idx_open(idx_file *f, const char *path) {
   f->path = path;
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return vaecl_fail("%s: cannot open: %s", path, strerror(errno));
+  f->file_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
   errno = 0;
   f->gz = gzopen(path, "rb");
   if (!f->gz)
@@ -83,6 +88,15 @@ static int idx_read_u32(idx_file *f, uint32_t *v, const char *what) {
 /* Reads the n-byte payload into a buffer grown as data arrives, so a corrupt header
  * claiming a huge count reports truncation instead of attempting a huge malloc. */
 static int idx_read_payload(idx_file *f, size_t n, uint8_t **out) {
+  /* Deflate expands at most 1032:1, so a claim beyond that bound is refused before
+   * anything is inflated: a small crafted file cannot cost gigabytes of work. */
+  const int plain = gzdirect(f->gz);
+  const uint64_t most = plain ? f->file_size : f->file_size * 1032u + 1024u;
+  if ((uint64_t)n > most)
+    return vaecl_fail("%s: the header declares %zu data bytes, more than this %llu-byte file can "
+                      "hold%s (truncated or corrupt header?)",
+                      f->path, n, (unsigned long long)f->file_size,
+                      plain ? "" : " even gzipped (deflate expands at most 1032:1)");
   size_t cap = n < ((size_t)1 << 20) ? n : ((size_t)1 << 20), done = 0;
   uint8_t *buf = malloc(cap);
   if (!buf)
