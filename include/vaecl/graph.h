@@ -75,9 +75,15 @@ int vaecl_model_read_grad(vaecl_model *, size_t i, float *out);
 
 /* Checkpoint contents: the model text, parameters, Adam moments and step count.
  * to_checkpoint fills ck with malloc'd copies (free with vaecl_checkpoint_free);
- * from_checkpoint checks every tensor's name and shape and uploads. */
+ * from_checkpoint checks every tensor as vaecl_checkpoint_check_model does and
+ * uploads. */
 int vaecl_model_to_checkpoint(vaecl_model *, vaecl_checkpoint *ck);
 int vaecl_model_from_checkpoint(vaecl_model *, const vaecl_checkpoint *ck);
+/* Checks, on the host and before any device memory is allocated, that ck holds every
+ * tensor (weights and Adam moments) of the model spec describes, with its shape, and
+ * only finite values; -1 with a message naming the first bad tensor. A small crafted
+ * file describing a huge model thus fails without a huge allocation. */
+int vaecl_checkpoint_check_model(const vaecl_checkpoint *ck, const vaecl_model_spec *spec);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,9 @@ typedef struct {
   int step, steps;   /* steps done in this epoch, and its total */
   double seconds;    /* since the epoch began */
   double loss, reconstruction_loss, kl_loss;
+  /* In the run's first epoch: its first step alone, waited for (it includes compiling
+   * kernels on first use, seconds on PoCL); 0 in later epochs. Part of seconds. */
+  double first_step_seconds;
 } vaecl_epoch_metrics;
 
 typedef struct {

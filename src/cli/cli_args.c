@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 
@@ -36,6 +37,33 @@ int cli_option_value(int argc, char **argv, int *i, const char **value) {
     fprintf(stderr, "vaecl: %s needs a value (see --help)\n", argv[*i]);
     return -1;
   }
+  /* `--out --no-plots` is a forgotten value, not a file called --no-plots. */
+  const char *v = argv[*i + 1];
+  if (v[0] == '-' && v[1] == '-' && v[2]) {
+    fprintf(stderr,
+            "vaecl: %s needs a value, but '%s' that follows it is an option; to name a file "
+            "that starts with '--', write ./%s\n",
+            argv[*i], v, v);
+    return -1;
+  }
   *value = argv[++*i];
+  return 0;
+}
+
+int cli_unknown_option(const char *verb, const char *opt) {
+  if (!strcmp(opt, "--device") || !strcmp(opt, "--backend"))
+    fprintf(stderr,
+            "vaecl %s: %s is a global option: put it before the command, as in "
+            "`vaecl %s N %s ...`\n",
+            verb, opt, opt, verb);
+  else
+    fprintf(stderr, "vaecl %s: unknown option '%s' (see vaecl %s --help)\n", verb, opt, verb);
+  return -1;
+}
+
+int cli_is_option(const char *opt, const char *const *names) {
+  for (; *names; names++)
+    if (!strcmp(opt, *names))
+      return 1;
   return 0;
 }

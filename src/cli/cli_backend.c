@@ -27,6 +27,29 @@ static const char *cache_dir(char *buf, size_t size) {
   return n > 0 && (size_t)n < size ? buf : NULL;
 }
 
+/* Unset or empty: the default. Anything but the listed values is refused, so a typo
+ * (VAECL_WORK_LAYOUT=row) cannot silently measure the wrong configuration. */
+static int check_choice(const char *name, const char *const *allowed, const char *list) {
+  const char *v = getenv(name);
+  if (!v || !*v)
+    return 0;
+  for (; *allowed; allowed++)
+    if (!strcmp(v, *allowed))
+      return 0;
+  fprintf(stderr, "vaecl: %s='%s' is not one of %s; fix or unset it\n", name, v, list);
+  return -1;
+}
+
+int cli_check_environment(void) {
+  static const char *const on_off[] = {"on", "off", NULL}, *const zero_one[] = {"0", "1", NULL},
+                           *const layouts[] = {"rows", "channels", NULL};
+  return check_choice("VAECL_GEMM_TUNING", on_off, "on, off") ||
+                 check_choice("VAECL_WORK_LAYOUT", layouts, "rows, channels") ||
+                 check_choice("VAECL_PROFILE", zero_one, "0, 1")
+             ? -1
+             : 0;
+}
+
 vb_backend *cli_backend_open(const char *backend_name, int device) {
   char dir[4096];
   vaecl_backend_options o = vaecl_backend_defaults();
@@ -40,7 +63,7 @@ vb_backend *cli_backend_open(const char *backend_name, int device) {
   else if (layout && strcmp(layout, "channels") == 0)
     o.work_layout = VAECL_LAYOUT_CHANNELS;
   const char *profile = getenv("VAECL_PROFILE");
-  o.profile = profile && *profile && strcmp(profile, "0") != 0;
+  o.profile = profile && strcmp(profile, "1") == 0;
   vb_backend *b = vaecl_backend_create(backend_name, &o);
   if (!b) {
     /* the library's message names no option: add how to choose another device */

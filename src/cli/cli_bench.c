@@ -38,10 +38,8 @@ static int parse(int argc, char **argv, bench_args *a) {
                 : !strcmp(opt, "--steps")  ? &a->steps
                 : !strcmp(opt, "--warmup") ? &a->warmup
                                            : NULL;
-    if (!dst) {
-      fprintf(stderr, "vaecl bench: unknown option '%s' (see --help)\n", opt);
-      return -1;
-    }
+    if (!dst)
+      return cli_unknown_option("bench", opt);
     if (cli_option_value(argc, argv, &i, &v) || cli_parse_int(opt, v, 1, 65536, dst))
       return -1;
   }

@@ -31,7 +31,7 @@ int cli_devices(const cli_globals *g, int argc, char **argv) {
              "`vaecl --backend cpu` selects.\n");
       return 0;
     }
-    fprintf(stderr, "vaecl devices: unknown option '%s'\n", argv[i]);
+    cli_unknown_option("devices", argv[i]);
     return 2;
   }
   vaecl_device_info *devs;

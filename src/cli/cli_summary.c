@@ -102,7 +102,7 @@ int cli_summary(const cli_globals *g, int argc, char **argv) {
       return 0;
     }
     if (strcmp(opt, "--model") != 0) {
-      fprintf(stderr, "vaecl summary: unknown option '%s' (see --help)\n", opt);
+      cli_unknown_option("summary", opt);
       return 2;
     }
     if (cli_option_value(argc, argv, &i, &v) != 0)

@@ -32,19 +32,28 @@ static void usage(FILE *f) {
              "  --out FILE      checkpoint path (default vaecl-model.ckpt)\n"
              "  --resume FILE   continue from a checkpoint written by --out\n"
              "  --no-plots      skip the figures written at the end (see vaecl plot --help)\n"
+             "  --grid-window R the latent grid figure spans [-R, R]^2 (default 0.5, the\n"
+             "                  Keras example's; trained means often spread over [-3, 3])\n"
              "  -h, --help      this help\n"
              "\n"
-             "Ctrl-C (or SIGTERM) stops after the current step and saves the checkpoint.\n");
+             "On --resume, the seed and batch are the checkpoint's; --seed or --batch that\n"
+             "differ are refused.\n"
+             "Ctrl-C (or SIGTERM) stops after the current step, saves the checkpoint and exits\n"
+             "with 130 (143). Exit codes: 0 done, 1 failed while running, 2 bad usage or input.\n");
 }
 
 typedef struct {
   const char *data_dir, *out, *resume;
   const char *model;
   long epochs, batch, limit;
-  int no_plots;
-  double lr;
+  int no_plots, batch_given, seed_given;
+  double lr, grid_window;
   long long seed;
 } train_args;
+
+static const char *const value_options[] = {"--data",   "--model",       "--out", "--resume",
+                                            "--epochs", "--batch",       "--lr",  "--seed",
+                                            "--limit",  "--grid-window", NULL};
 
 static int parse(int argc, char **argv, train_args *a) {
   for (int i = 1; i < argc; i++) {
@@ -59,11 +68,15 @@ static int parse(int argc, char **argv, train_args *a) {
       a->no_plots = 1;
       continue;
     }
-    if (opt[0] != '-' || cli_option_value(argc, argv, &i, &v) != 0) {
-      if (opt[0] != '-')
-        fprintf(stderr, "vaecl train: unexpected argument '%s' (see --help)\n", opt);
+    if (opt[0] != '-') {
+      fprintf(stderr, "vaecl train: unexpected argument '%s' (see --help)\n", opt);
       return -1;
     }
+    /* Unknown before missing: `train --bogus` must not say "--bogus needs a value". */
+    if (!cli_is_option(opt, value_options))
+      return cli_unknown_option("train", opt);
+    if (cli_option_value(argc, argv, &i, &v) != 0)
+      return -1;
     if (!strcmp(opt, "--data"))
       a->data_dir = v;
     else if (!strcmp(opt, "--model"))
@@ -78,6 +91,7 @@ static int parse(int argc, char **argv, train_args *a) {
     } else if (!strcmp(opt, "--batch")) {
       if (cli_parse_int(opt, v, 1, 65536, &a->batch))
         return -1;
+      a->batch_given = 1;
     } else if (!strcmp(opt, "--limit")) {
       if (cli_parse_int(opt, v, 1, 1L << 30, &a->limit))
         return -1;
@@ -85,23 +99,22 @@ static int parse(int argc, char **argv, train_args *a) {
       if (cli_parse_int(opt, v, 0, 0x7fffffffL, &n))
         return -1;
       a->seed = n;
+      a->seed_given = 1;
     } else if (!strcmp(opt, "--lr")) {
       if (cli_parse_float(opt, v, 1e-9, 10.0, &x))
         return -1;
       a->lr = x;
-    } else {
-      fprintf(stderr, "vaecl train: unknown option '%s' (see --help)\n", opt);
+    } else if (cli_parse_float(opt, v, 1e-3, 1e3, &a->grid_window)) { /* --grid-window */
       return -1;
     }
   }
   return 0;
 }
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag; /* the signal that asked to stop, or 0 */
 
-static void on_sigint(int sig) {
-  (void)sig;
-  stop_flag = 1;
+static void on_stop_signal(int sig) {
+  stop_flag = sig;
 }
 
 /* Progress and epoch lines: Keras' format; on a terminal the progress line is
@@ -136,41 +149,74 @@ static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
   if (r->tty)
     fprintf(stderr, "\r\033[K");
   metrics_text(e, m, sizeof m);
-  printf("%d/%d - %.0fs - %.0fms/step - %s\n", e->step, e->steps, e->seconds,
-         1e3 * e->seconds / e->step, m);
+  /* The run's first step compiles kernels (seconds on PoCL): timed apart. */
+  const int timed = e->first_step_seconds > 0 && e->step > 1;
+  const double per_step =
+      timed ? (e->seconds - e->first_step_seconds) / (e->step - 1) : e->seconds / e->step;
+  printf("%d/%d - %.0fs - %.0fms/step - %s\n", e->step, e->steps, e->seconds, 1e3 * per_step, m);
+  if (timed)
+    printf("(the first step took %.1fs: it compiles kernels on first use; ms/step leaves it out)\n",
+           e->first_step_seconds);
   fflush(stdout);
 }
 
-/* The model, fresh or from --resume; *epochs_done says where training stands. */
-static vaecl_model *make_model(vb_backend *be, train_args *a, uint32_t *epochs_done) {
+/* --seed and --batch on --resume must agree with the checkpoint: the run continues
+ * the checkpoint's shuffles, noise and step count, so another value would silently
+ * not be what was asked for. Unset ones take the checkpoint's. */
+static int resume_settings(train_args *a, const vaecl_checkpoint *ck) {
+  if (a->seed_given && (uint64_t)a->seed != ck->seed) {
+    vaecl_fail("--seed %lld differs from the seed %llu that %s was trained with; drop --seed "
+               "(resuming keeps the checkpoint's), or start a new run without --resume",
+               a->seed, (unsigned long long)ck->seed, a->resume);
+    return -1;
+  }
+  if (a->batch_given && ck->batch && (uint32_t)a->batch != ck->batch) {
+    vaecl_fail("--batch %ld differs from the batch %u that %s was trained with; drop --batch "
+               "(resuming keeps the checkpoint's), or start a new run without --resume",
+               a->batch, ck->batch, a->resume);
+    return -1;
+  }
+  a->seed = (long long)ck->seed; /* the same shuffles and noise as the original run */
+  if (ck->batch)
+    a->batch = ck->batch;
+  return 0;
+}
+
+/* What the run starts from, read and checked before any data or device: the model
+ * file, or the checkpoint of --resume and its model. */
+typedef struct {
   vaecl_model_spec spec;
-  *epochs_done = 0;
-  if (!a->resume) {
-    if (cli_load_model(a->model, &spec, NULL) != 0)
-      return NULL;
-    vaecl_model *m = vaecl_model_create(be, &spec, (int)a->batch, (uint64_t)a->seed);
-    vaecl_model_spec_free(&spec);
-    return m;
+  vaecl_checkpoint ck; /* zeroed without --resume */
+} train_input;
+
+static int load_input(train_args *a, train_input *in) {
+  memset(in, 0, sizeof *in);
+  if (!a->resume)
+    return cli_load_model(a->model, &in->spec, NULL);
+  if (cli_load_model(a->resume, &in->spec, &in->ck) != 0)
+    return -1;
+  if (!in->ck.model_text) {
+    vaecl_model_spec_free(&in->spec);
+    return vaecl_fail("%s is a model file, not a checkpoint; resume from a file written by train",
+                      a->resume);
   }
-  vaecl_checkpoint ck;
-  if (cli_load_model(a->resume, &spec, &ck) != 0)
-    return NULL;
-  if (!ck.model_text) {
-    vaecl_model_spec_free(&spec);
-    vaecl_fail("%s is a model file, not a checkpoint; resume from a file written by train",
-               a->resume);
-    return NULL;
+  /* Checked on the host: a crafted file fails before any device memory. */
+  if (resume_settings(a, &in->ck) != 0 || (vaecl_checkpoint_check_model(&in->ck, &in->spec) != 0 &&
+                                           vaecl_fail_context("%s: ", a->resume))) {
+    vaecl_model_spec_free(&in->spec);
+    vaecl_checkpoint_free(&in->ck);
+    return -1;
   }
-  vaecl_model *m = vaecl_model_create(be, &spec, (int)a->batch, ck.seed);
-  if (m && vaecl_model_from_checkpoint(m, &ck) != 0) {
+  return 0;
+}
+
+static vaecl_model *make_model(vb_backend *be, const train_args *a, const train_input *in) {
+  vaecl_model *m = vaecl_model_create(be, &in->spec, (int)a->batch, (uint64_t)a->seed);
+  if (m && a->resume && vaecl_model_from_checkpoint(m, &in->ck) != 0) {
     vaecl_fail_context("resuming from %s: ", a->resume);
     vaecl_model_destroy(m);
     m = NULL;
   }
-  *epochs_done = ck.epochs_done;
-  a->seed = (long long)ck.seed; /* the same shuffles and noise as the original run */
-  vaecl_model_spec_free(&spec);
-  vaecl_checkpoint_free(&ck);
   return m;
 }
 
@@ -187,58 +233,73 @@ static void report_error(const char *what) {
     fprintf(stderr, "vaecl train: try a smaller --batch\n");
 }
 
+/* Reads and checks everything the user gave (model or checkpoint, --out, data)
+ * before the device is touched: any problem there is exit code 2. */
+static int prepare(train_args *a, train_input *in, vaecl_dataset *data) {
+  if (a->model && a->resume) {
+    fprintf(stderr, "vaecl train: --resume continues the checkpoint's own model; drop --model\n");
+    return -1;
+  }
+  if (load_input(a, in) != 0) {
+    fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
+    return -1;
+  }
+  if (vaecl_checkpoint_check_writable(a->out) != 0) {
+    fprintf(stderr, "vaecl train: %s; pick another --out\n", vaecl_last_error());
+    return -1;
+  }
+  if (vaecl_dataset_load(a->data_dir, data) != 0) {
+    report_error("data");
+    return -1;
+  }
+  if (a->limit > 0 && (size_t)a->limit < data->count)
+    vaecl_dataset_truncate(data, (size_t)a->limit);
+  const vaecl_shape *shape = &in->spec.input;
+  if (vaecl_dataset_check_fits(data, shape->h, shape->w, shape->c) != 0) {
+    fprintf(stderr,
+            "vaecl train: %s: %s; use data of the model's input size, or a model file "
+            "whose `input` line matches the data\n",
+            a->data_dir, vaecl_last_error());
+    return -1;
+  }
+  return 0;
+}
+
 int cli_train(const cli_globals *g, int argc, char **argv) {
   train_args a = {.data_dir = VAECL_DEFAULT_DATA_DIR,
                   .out = "vaecl-model.ckpt",
                   .epochs = 10,
                   .batch = 128,
                   .lr = 1e-3,
-                  .seed = 1};
+                  .seed = 1,
+                  .grid_window = CLI_GRID_WINDOW};
   if (parse(argc, argv, &a) != 0)
-    return 2;
-  if (a.model && a.resume) {
-    fprintf(stderr, "vaecl train: --resume continues the checkpoint's own model; drop --model\n");
-    return 2;
-  }
-  /* A bad model file is a usage error (exit 2), found before any data or device. */
-  if (!a.resume) {
-    vaecl_model_spec spec;
-    if (cli_load_model(a.model, &spec, NULL) != 0) {
-      fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
-      return 2;
-    }
-    vaecl_model_spec_free(&spec);
-  }
-  if (vaecl_checkpoint_check_writable(a.out) != 0) {
-    fprintf(stderr, "vaecl train: %s; pick another --out\n", vaecl_last_error());
-    return 1;
-  }
-  vaecl_dataset data;
-  if (vaecl_dataset_load(a.data_dir, &data) != 0) {
-    report_error("data");
-    return 1;
-  }
-  if (a.limit > 0 && (size_t)a.limit < data.count)
-    vaecl_dataset_truncate(&data, (size_t)a.limit);
-  vb_backend *be = cli_backend_open(g->backend, g->device);
-  if (!be) {
-    report_error("backend");
+    return CLI_EXIT_USAGE;
+  train_input in;
+  memset(&in, 0, sizeof in);
+  vaecl_dataset data = {0};
+  if (prepare(&a, &in, &data) != 0) {
+    vaecl_model_spec_free(&in.spec);
+    vaecl_checkpoint_free(&in.ck);
     vaecl_dataset_free(&data);
-    return 1;
+    return CLI_EXIT_USAGE;
   }
-  uint32_t epochs_done;
-  vaecl_model *m = make_model(be, &a, &epochs_done);
+  const uint32_t epochs_done = in.ck.epochs_done;
+  if (epochs_done >= (uint32_t)a.epochs) {
+    printf("%s already has %u epochs, and --epochs (the total) is %ld: nothing to do\n", a.resume,
+           epochs_done, a.epochs);
+    vaecl_model_spec_free(&in.spec);
+    vaecl_checkpoint_free(&in.ck);
+    vaecl_dataset_free(&data);
+    return 0;
+  }
+  vb_backend *be = cli_backend_open(g->backend, g->device);
+  vaecl_model *m = be ? make_model(be, &a, &in) : NULL;
+  vaecl_model_spec_free(&in.spec);
+  vaecl_checkpoint_free(&in.ck);
   int rc = m ? 0 : -1;
   vaecl_train_result result = {0};
   if (rc == 0) {
-    const vaecl_shape *in = &vaecl_model_get_spec(m)->input;
-    if ((rc = vaecl_dataset_check_fits(&data, in->h, in->w, in->c)) != 0)
-      vaecl_fail_context("%s: ", a.data_dir);
-  }
-  if (rc == 0 && epochs_done >= (uint32_t)a.epochs) {
-    printf("%s already has %u epochs, and --epochs (the total) is %ld: nothing to do\n", a.resume,
-           epochs_done, a.epochs);
-  } else if (rc == 0) {
     printf("vaecl %s: %zu images from %s, model %s, %zu parameters, batch %ld, device %s\n",
            VAECL_VERSION, data.count, a.data_dir, vaecl_model_get_spec(m)->source,
            vaecl_model_parameter_count(m), a.batch, be->device_name);
@@ -258,8 +319,8 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
                                             .progress_interval = rep.tty ? 1.0 : 30.0};
     stop_flag = 0;
     opt.stop = &stop_flag;
-    signal(SIGINT, on_sigint); /* Ctrl-C, and a scheduler's polite kill */
-    signal(SIGTERM, on_sigint);
+    signal(SIGINT, on_stop_signal); /* Ctrl-C, and a scheduler's polite kill */
+    signal(SIGTERM, on_stop_signal);
     rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -279,13 +340,14 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     if (rc == 0 && !a.no_plots) {
       char prefix[4096];
       cli_plot_prefix(a.out, prefix, sizeof prefix);
-      rc = cli_write_plots(m, be, &data, prefix);
+      rc = cli_write_plots(m, be, &data, prefix, a.grid_window);
     }
   }
   if (rc == -1)
-    report_error("train");
+    report_error(be ? "train" : "backend");
   vaecl_model_destroy(m);
   cli_backend_close(be);
   vaecl_dataset_free(&data);
-  return rc == 0 ? 0 : 1;
+  /* Stopped by a signal: 128 + its number, as a shell reports a killed command. */
+  return rc == 0 ? 0 : rc == -2 ? 128 + (int)stop_flag : CLI_EXIT_FAILURE;
 }

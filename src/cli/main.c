@@ -27,8 +27,11 @@ static void usage(FILE *f) {
           "  -h, --help      this help\n"
           "\n"
           "environment: VAECL_CACHE_DIR (compiled kernels; default $XDG_CACHE_HOME/vaecl or\n"
-          "~/.cache/vaecl), VAECL_PROFILE=1 (time every op), VAECL_GEMM_TUNING=off,\n"
-          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests).\n");
+          "~/.cache/vaecl), VAECL_PROFILE=0|1 (time every op), VAECL_GEMM_TUNING=on|off,\n"
+          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests); other values are refused.\n"
+          "\n"
+          "exit codes: 0 done, 1 failed while running (device, disk, diverged), 2 bad usage\n"
+          "or input (refused before any work), 130 stopped by Ctrl-C (143 by SIGTERM).\n");
 }
 
 int main(int argc, char **argv) {
@@ -52,7 +55,10 @@ int main(int argc, char **argv) {
         return 2;
       g.backend = value;
     } else {
-      fprintf(stderr, "vaecl: unknown option '%s' (see vaecl --help)\n", argv[i]);
+      fprintf(stderr,
+              "vaecl: unknown option '%s' before the command; options of a command go "
+              "after it, as in `vaecl train %s ...` (see vaecl --help)\n",
+              argv[i], argv[i]);
       return 2;
     }
   }
@@ -61,6 +67,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *verb = argv[i];
+  if (strcmp(verb, "help") != 0 && cli_check_environment() != 0)
+    return 2;
   argc -= i;
   argv += i;
   if (!strcmp(verb, "devices"))

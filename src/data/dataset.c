@@ -2,6 +2,7 @@
  * shape against a model's, name classes, free. */
 #include <vaecl/dataset.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,8 +36,12 @@ int vaecl_dataset_load(const char *path, vaecl_dataset *out) {
   if (!path || !*path)
     return vaecl_fail("no data directory given");
   struct stat st;
-  if (stat(path, &st) != 0)
-    return vaecl_fail("data directory %s does not exist%s", path, vaecl_data_dir_hint());
+  if (stat(path, &st) != 0) {
+    if (errno == ENOENT)
+      return vaecl_fail("data directory %s does not exist%s", path, vaecl_data_dir_hint());
+    /* EACCES on a parent, ELOOP, ...: say which, the fix differs */
+    return vaecl_fail("data directory %s: %s", path, strerror(errno));
+  }
   if (!S_ISDIR(st.st_mode))
     return vaecl_fail("%s is not a directory; a data set is a directory of IDX files or PNG "
                       "images",

@@ -397,17 +397,63 @@ int vaecl_model_to_checkpoint(vaecl_model *m, vaecl_checkpoint *ck) {
   return 0;
 }
 
+/* One checkpoint tensor against the parameter it should fill: present, the same
+ * shape, and finite (NaN or Inf weights come from a diverged run and would only
+ * give NaN losses and empty figures). */
+static int check_tensor(const vaecl_checkpoint *ck, const char *name, const param *p) {
+  const vaecl_ckpt_tensor *t = vaecl_checkpoint_find(ck, name);
+  if (!t || t->count != p->count)
+    return vaecl_fail("the checkpoint has no tensor %s of %zu values", name, p->count);
+  if (t->rank != p->rank || memcmp(t->shape, p->shape, (size_t)p->rank * sizeof *p->shape))
+    return vaecl_fail("the checkpoint's tensor %s has another shape than the model's", name);
+  for (size_t j = 0; j < t->count; j++)
+    if (!isfinite(t->data[j]))
+      return vaecl_fail("the checkpoint's tensor %s holds %s (value %zu of %zu): it was saved "
+                        "from a run that diverged; use an earlier checkpoint, or train again "
+                        "with a smaller learning rate",
+                        name, isnan(t->data[j]) ? "NaN" : "an infinity", j, t->count);
+  return 0;
+}
+
+/* Every tensor of the model (value and Adam moments) checked in ck. */
+static int check_tensors(vaecl_model *m, const vaecl_checkpoint *ck) {
+  for (size_t i = 0; i < vaecl_model_tensor_count(m); i++)
+    for (int kind = 0; kind < 3; kind++) {
+      char name[96];
+      snprintf(name, sizeof name, "%s%s", kinds[kind], tensor(m, i)->name);
+      if (check_tensor(ck, name, tensor(m, i)) != 0)
+        return -1;
+    }
+  return 0;
+}
+
+int vaecl_checkpoint_check_model(const vaecl_checkpoint *ck, const vaecl_model_spec *spec) {
+  /* The graph's nodes without any device memory: shapes and names only. */
+  vaecl_model m = {.spec = *spec, .learned_variance = spec->learned_variance};
+  if (build_nodes(&m) != 0)
+    return -1;
+  for (int i = 0; i < m.node_count; i++) {
+    snprintf(m.nodes[i].w.name, sizeof m.nodes[i].w.name, "%s.w", m.nodes[i].name);
+    snprintf(m.nodes[i].b.name, sizeof m.nodes[i].b.name, "%s.b", m.nodes[i].name);
+  }
+  snprintf(m.log_var.name, sizeof m.log_var.name, "output.log_var");
+  m.log_var.count = 1;
+  m.log_var.rank = 1;
+  m.log_var.shape[0] = 1;
+  const int rc = check_tensors(&m, ck);
+  free(m.nodes);
+  return rc;
+}
+
 int vaecl_model_from_checkpoint(vaecl_model *m, const vaecl_checkpoint *ck) {
+  if (check_tensors(m, ck) != 0)
+    return -1;
   for (size_t i = 0; i < vaecl_model_tensor_count(m); i++)
     for (int kind = 0; kind < 3; kind++) {
       param *p = tensor(m, i);
       char name[96];
       snprintf(name, sizeof name, "%s%s", kinds[kind], p->name);
       const vaecl_ckpt_tensor *t = vaecl_checkpoint_find(ck, name);
-      if (!t || t->count != p->count)
-        return vaecl_fail("the checkpoint has no tensor %s of %zu values", name, p->count);
-      if (t->rank != p->rank || memcmp(t->shape, p->shape, (size_t)p->rank * sizeof *p->shape))
-        return vaecl_fail("the checkpoint's tensor %s has another shape than the model's", name);
       if (ops(m)->write(m->be, kind_buf(p, kind), 0, t->data, t->count * sizeof(float)) != 0)
         return -1;
     }

@@ -86,9 +86,11 @@ static void fill_metrics(vaecl_epoch_metrics *e, const vaecl_model *m, const dou
   e->loss = e->reconstruction_loss + (double)vaecl_model_get_spec(m)->kl_weight * e->kl_loss;
 }
 
+/* first_of_run: time the first step alone (see vaecl_epoch_metrics). Waiting for
+ * the device there changes no result. */
 static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
-                     const vaecl_train_options *opt, uint32_t epoch, uint32_t *order,
-                     vaecl_epoch_metrics *out) {
+                     const vaecl_train_options *opt, uint32_t epoch, int first_of_run,
+                     uint32_t *order, vaecl_epoch_metrics *out) {
   const vb_ops *o = d->be->ops;
   const size_t ppi = vaecl_dataset_image_size(data);
   const int steps = (int)((data->count + (size_t)opt->batch - 1) / (size_t)opt->batch);
@@ -113,6 +115,11 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
         (rc = vaecl_model_train_step(m, d->batch_images, n, global_step, &opt->adam)) != 0 ||
         (rc = vaecl_step_window_mark(&window)) != 0)
       break;
+    if (first_of_run && step == 0) {
+      if ((rc = o->finish(d->be)) != 0)
+        break;
+      out->first_step_seconds = vaecl_seconds() - start;
+    }
     /* Reading the sums waits for the device, so only do it as often as asked. */
     const vaecl_train_callbacks *cb = &opt->callbacks;
     if (cb->on_progress && cb->progress_interval > 0 &&
@@ -159,7 +166,7 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
     vaecl_epoch_metrics em = {.epoch = (int)e + 1, .epochs = opt->epochs};
     if (cb->on_epoch_begin)
       cb->on_epoch_begin(cb->user, (int)e + 1, opt->epochs);
-    if ((rc = run_epoch(m, &d, data, opt, e, order, &em)) != 0)
+    if ((rc = run_epoch(m, &d, data, opt, e, e == epochs_done, order, &em)) != 0)
       break;
     /* A stop during the epoch's last step still completes the epoch. */
     if (em.step < em.steps) {
