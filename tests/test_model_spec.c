@@ -287,6 +287,18 @@ static const struct {
      "line 9: Conv2DTranspose needs an HxWxC input but gets 16 values; add `reshape H W C`"},
     {"input 8 7 1\n" L2 L3 L4 L5 L6 DEC L11,
      "line 3: padding=same on a 8x7 input needs different padding for rows and columns"},
+    /* Crafted sizes (issue 8): each product is computed in 64 bits and bounded, so
+     * none can overflow an int later or ask for terabytes. 2048*2048*512 = 2^31
+     * values would overflow flatten's int size. */
+    {"input 4096 4096 1\n" L2
+     "conv2d filters=512 kernel=3 stride=2 padding=same\n" L4 L5 L6 DEC L11,
+     "line 3: Conv2D would hold 2147483648 values (per image), more than the 1073741824"},
+    /* a small image, but a kernel of 8*8*65536*65536 = 2^38 weights */
+    {"input 8 8 65536\n" L2 "conv2d filters=65536 kernel=8 padding=same\n" L4 L5 L6 DEC L11,
+     "line 3: the kernel would hold 274877906944 values"},
+    /* the two latent heads' weights: 2^20 inputs times 2 * 1024 */
+    {L1 L2 L4 "dense units=1048576\nlatent 1024\n" DEC L11,
+     "line 5: the latent heads would hold 2147483648 values"},
 };
 
 START_TEST(bad_models_are_refused_with_their_line) {

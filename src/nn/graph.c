@@ -117,7 +117,8 @@ static int alloc_log_var(vaecl_model *m) {
     return 0;
   if (!(p->grad = layer_alloc_floats(m->be, 1)) || !(p->m = layer_alloc_floats(m->be, 1)) ||
       !(p->v = layer_alloc_floats(m->be, 1)) ||
-      !(m->dlv_elem = layer_alloc_floats(m->be, (size_t)m->max_batch * vaecl_model_image_size(m))))
+      !(m->dlv_elem =
+            layer_alloc_floats(m->be, layer_mul((size_t)m->max_batch, vaecl_model_image_size(m)))))
     return -1;
   return layer_zero(m->be, p->grad, 1) || layer_zero(m->be, p->m, 1) || layer_zero(m->be, p->v, 1)
              ? -1
@@ -153,12 +154,12 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_spec *spec, in
   for (int i = 0; i < m->node_count && rc == 0; i++)
     rc = layer_alloc(be, &m->nodes[i], m->nodes[i].name, max_batch, seed,
                      0xFFFFFFFF00000000ull + (uint64_t)i);
-  if (rc == 0 &&
-      (!(m->eps = layer_alloc_floats(be, b * L)) || !(m->z = layer_alloc_floats(be, b * L)) ||
-       !(m->dz = layer_alloc_floats(be, b * L)) ||
-       !(m->loss_elem = layer_alloc_floats(be, b * img)) ||
-       !(m->kl_elem = layer_alloc_floats(be, b * L)) ||
-       !(m->loss_sums = layer_alloc_floats(be, 2))))
+  if (rc == 0 && (!(m->eps = layer_alloc_floats(be, layer_mul(b, L))) ||
+                  !(m->z = layer_alloc_floats(be, layer_mul(b, L))) ||
+                  !(m->dz = layer_alloc_floats(be, layer_mul(b, L))) ||
+                  !(m->loss_elem = layer_alloc_floats(be, layer_mul(b, img))) ||
+                  !(m->kl_elem = layer_alloc_floats(be, layer_mul(b, L))) ||
+                  !(m->loss_sums = layer_alloc_floats(be, 2))))
     rc = -1;
   if (rc == 0 && spec->output == VAECL_OUTPUT_GAUSSIAN)
     rc = alloc_log_var(m);

@@ -3,13 +3,25 @@
 #include "nn/layer.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "util/error.h"
 #include "util/philox.h"
 
+size_t layer_mul(size_t a, size_t b) {
+  size_t r;
+  return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
 vb_buf *layer_alloc_floats(vb_backend *be, size_t count) {
+  /* SIZE_MAX is what layer_mul gives on overflow: refused here, never wrapped. */
+  if (count >= SIZE_MAX / sizeof(float)) {
+    vaecl_fail("a buffer of more than %zu floats is too large for this machine",
+               SIZE_MAX / sizeof(float));
+    return NULL;
+  }
   return be->ops->alloc(be, count * sizeof(float));
 }
 
@@ -107,12 +119,14 @@ int layer_alloc(vb_backend *be, layer *l, const char *name, int max_batch, uint6
     return -1;
   if (upload_glorot(be, &l->w, glorot_limit(l), seed, stream) != 0)
     return -1;
-  if (!(l->y = layer_alloc_floats(be, b * l->out_size)) ||
-      !(l->dy = layer_alloc_floats(be, b * l->out_size)))
+  if (!(l->y = layer_alloc_floats(be, layer_mul(b, l->out_size))) ||
+      !(l->dy = layer_alloc_floats(be, layer_mul(b, l->out_size))))
     return -1;
   if (l->kind != LAYER_DENSE) {
     const vb_patch_geom *g = &l->geom;
-    const size_t col = b * g->grid_h * g->grid_w * g->k * g->k * g->c;
+    /* the spec bounds the per-image part; the batch may still push it past size_t */
+    const size_t col =
+        layer_mul(b, (size_t)g->grid_h * g->grid_w * (size_t)g->k * g->k * (size_t)g->c);
     if (!(l->col = layer_alloc_floats(be, col)))
       return -1;
   }

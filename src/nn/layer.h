@@ -55,6 +55,9 @@ int layer_forward(vb_backend *, layer *, const vb_buf *x, int batch);
  * the input gradient. x is the forward pass's input. */
 int layer_backward(vb_backend *, layer *, const vb_buf *x, vb_buf *dx, int batch);
 
+/* a * b, or SIZE_MAX when that overflows (which layer_alloc_floats refuses). */
+size_t layer_mul(size_t a, size_t b);
+/* count floats on the device; NULL with a message when count is too large. */
 vb_buf *layer_alloc_floats(vb_backend *, size_t count);
 int layer_zero(vb_backend *, vb_buf *, size_t count);
 

@@ -15,13 +15,15 @@
 #include "util/error.h"
 #include "util/read_file.h"
 
-/* Bounds that keep every per-image size product far from overflow (checked again
- * in 64 bits) while allowing any realistic model. */
+/* Bounds that keep every size product far from overflow (each is computed in 64
+ * bits and checked) while allowing any realistic model. MAX_ELEMENTS keeps each
+ * tensor's size (per image, or a weight tensor) within an int, so the graph's int
+ * sizes stay exact, and at 4 GiB of floats. */
 #define MAX_SIDE 8192
 #define MAX_CHANNELS 65536
 #define MAX_KERNEL 64
 #define MAX_STRIDE 64
-#define MAX_ELEMENTS ((int64_t)1 << 31) /* per image, per tensor */
+#define MAX_ELEMENTS ((int64_t)1 << 30) /* per image, per tensor */
 
 #define MAX_TOKENS 16
 
@@ -179,8 +181,10 @@ static int read_activation(const parse_ctx *p, const option *opts, size_t n, vae
 
 static int check_elements(const parse_ctx *p, const char *what, int64_t n) {
   if (n > MAX_ELEMENTS)
-    return fail_at(p, "%s has %lld values per image, more than vaecl supports (%lld)", what,
-                   (long long)n, (long long)MAX_ELEMENTS);
+    return fail_at(p,
+                   "%s would hold %lld values (per image), more than the %lld vaecl allows in one "
+                   "tensor; use smaller layers or images",
+                   what, (long long)n, (long long)MAX_ELEMENTS);
   return 0;
 }
 
@@ -238,6 +242,8 @@ static int infer_layer(const parse_ctx *p, vaecl_layer_spec *l, const vaecl_shap
     l->pad = pad_h;
     l->out = (vaecl_shape){3, oh, ow, l->filters};
     if (check_elements(p, vaecl_layer_type_name(l->type), elems(oh, ow, l->filters)) != 0 ||
+        check_elements(p, "the kernel", elems(l->kernel, l->kernel, in->c) * (int64_t)l->filters) !=
+            0 ||
         check_elements(p, "the patch matrix",
                        elems(l->type == VAECL_LAYER_CONV2D ? oh : in->h,
                              l->type == VAECL_LAYER_CONV2D ? ow : in->w, l->kernel * l->kernel) *
@@ -251,7 +257,7 @@ static int infer_layer(const parse_ctx *p, vaecl_layer_spec *l, const vaecl_shap
     l->out = (vaecl_shape){1, 1, 1, l->units};
     return check_elements(p, "Dense's weight matrix", (int64_t)in->c * l->units);
   case VAECL_LAYER_FLATTEN:
-    l->out = (vaecl_shape){1, 1, 1, in->h * in->w * in->c};
+    l->out = (vaecl_shape){1, 1, 1, (int)elems(in->h, in->w, in->c)}; /* bounded on input */
     return 0;
   case VAECL_LAYER_RESHAPE:
   default:
@@ -446,10 +452,13 @@ static int statement(parser *ps, const parse_ctx *p) {
                      "the latent heads are Dense layers and need a flat input, but the "
                      "encoder ends with %s; add `flatten` before latent",
                      got);
+    /* the heads' weights: the encoder's output times both heads */
+    if (check_elements(p, "the latent heads", (int64_t)ps->cur.c * 2 * s->latent) != 0)
+      return -1;
     ps->have_latent = 1;
     ps->sec = SEC_TOP;
     ps->cur = (vaecl_shape){1, 1, 1, s->latent};
-    return check_elements(p, "the latent heads", (int64_t)ps->cur.c * 2 * s->latent);
+    return 0;
   }
   if (!strcmp(kw, "decoder")) {
     if (!ps->have_latent)
