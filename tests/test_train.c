@@ -2,6 +2,7 @@
  * stopped and resumed from its checkpoint ends exactly where an unbroken run does. */
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,52 @@ START_TEST(steps_in_flight_are_bounded) {
 }
 END_TEST
 
+/* Sets the stop flag from the progress callback once the epoch's last step is
+ * queued: a Ctrl-C that lands during the last step. */
+static volatile sig_atomic_t stop_now;
+static void stop_after_last_step(void *user, const vaecl_epoch_metrics *e) {
+  (void)user;
+  if (e->step == e->steps)
+    stop_now = 1;
+}
+
+/* Issue 8, defect 7: a stop during an epoch's last step still finishes that epoch.
+ * The checkpoint must say 1 epoch done with all of its Adam steps, so a resume
+ * does not repeat it (which would break the bit-exact resume). */
+START_TEST(stop_in_last_step_completes_the_epoch) {
+  load_fixture(96); /* 3 steps of 32 */
+  vaecl_model_spec cfg = small_spec();
+  char *dir = test_make_temp_dir("last-step");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/run.ckpt", dir);
+  vaecl_train_options opt = vaecl_train_defaults();
+  opt.batch = 32;
+  opt.epochs = 3;
+  opt.out_path = path;
+  stop_now = 0;
+  opt.stop = &stop_now;
+  opt.callbacks.on_progress = stop_after_last_step;
+  opt.callbacks.progress_interval = 1e-9; /* a report after every step */
+  vaecl_model *m = vaecl_model_create(be, &cfg, 32, 9);
+  vaecl_train_result r;
+  ck_assert_msg(vaecl_train(m, be, &data, &opt, 0, &r) == 0, "%s", vaecl_last_error());
+  ck_assert(r.interrupted);
+  ck_assert_int_eq(r.stopped_at_step, 0);
+  ck_assert_uint_eq(r.epochs_done, 1);
+  ck_assert(r.saved);
+  vaecl_checkpoint ck;
+  ck_assert_msg(vaecl_checkpoint_load(path, &ck) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_eq(ck.epochs_done, 1);
+  ck_assert_uint_eq(ck.adam_steps, 3);
+  vaecl_checkpoint_free(&ck);
+  vaecl_model_destroy(m);
+  vaecl_model_spec_free(&cfg);
+  test_remove_tree(dir);
+  free(dir);
+  vaecl_dataset_free(&data);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -259,6 +306,7 @@ int main(void) {
   tcase_add_test(tc, loss_falls_on_real_images);
   tcase_add_test(tc, resume_matches_unbroken_run);
   tcase_add_test(tc, steps_in_flight_are_bounded);
+  tcase_add_test(tc, stop_in_last_step_completes_the_epoch);
   tcase_add_test(tc, every_shipped_model_learns);
   suite_add_tcase(s, tc);
   return vaecl_test_run(s);
