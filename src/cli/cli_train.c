@@ -39,7 +39,8 @@ static void usage(FILE *f) {
              "On --resume, the seed and batch are the checkpoint's; --seed or --batch that\n"
              "differ are refused.\n"
              "Ctrl-C (or SIGTERM) stops after the current step, saves the checkpoint and exits\n"
-             "with 130 (143). Exit codes: 0 done, 1 failed while running, 2 bad usage or input.\n");
+             "with 130 (143); a second Ctrl-C stops at once. Exit codes: 0 done, 1 failed\n"
+             "while running, 2 bad usage or input.\n");
 }
 
 typedef struct {
@@ -113,8 +114,11 @@ static int parse(int argc, char **argv, train_args *a) {
 
 static volatile sig_atomic_t stop_flag; /* the signal that asked to stop, or 0 */
 
+/* The first signal asks for a clean stop; a second one kills at once (the last
+ * checkpoint on disk is whole either way). */
 static void on_stop_signal(int sig) {
   stop_flag = sig;
+  signal(sig, SIG_DFL);
 }
 
 /* Progress and epoch lines: Keras' format; on a terminal the progress line is

@@ -18,7 +18,7 @@ typedef struct {
 static const char *no_platform_fix =
     "no OpenCL platform found. Install an OpenCL driver (ICD): on Debian, `apt-get install "
     "pocl-opencl-icd` runs on the CPU; for a GPU install its vendor's OpenCL ICD. "
-    "`clinfo -l` lists what the ICD loader sees.";
+    "`clinfo -l` (Debian package clinfo) lists what the ICD loader sees.";
 
 /* Fills refs (up to max) with every device; returns how many, or -1. */
 static int enumerate(device_ref *refs, int max) {
