@@ -36,7 +36,7 @@ static int write_expected(const char *path, const vaecl_checkpoint *c) {
   FILE *f = fopen(path, "w");
   if (!f)
     return -1;
-  fprintf(f, "{\"metadata\": {\"format\": \"vaecl-checkpoint\", \"format_version\": \"2\", ");
+  fprintf(f, "{\"metadata\": {\"format\": \"vaecl-checkpoint\", \"format_version\": \"3\", ");
   fprintf(f, "\"model\": ");
   json_string(f, c->model_text);
   fprintf(f,

@@ -12,7 +12,8 @@ of safetensors' own loader (Rust crate, `SafeTensors::deserialize` and `validate
     the first starts at 0, each starts where the previous ended, end >= start,
     (end - start) == product(shape) * dtype size, and the last ends at the file's end.
 vaecl adds: the data starts 8-byte aligned, no duplicate keys, dtype F32 only, and
-metadata format/format_version/checksum (CRC-32 of the model text then the data).
+metadata format/format_version/checksum (format 3: CRC-32 of the other metadata, the
+tensor table and the data, as include/vaecl/checkpoint.h defines it).
 
 Usage:
   safetensors_read.py FILE                 print the metadata and tensor summaries
@@ -116,6 +117,19 @@ def read_safetensors(path):
     return metadata, tensors, n
 
 
+def checksum_v3(metadata, tensors, data):
+    """Format 3's CRC-32: vaecl's metadata keys as "key\\0value\\0" in byte order,
+    then "name\\0F32\\0d0,d1,...\\0" per tensor in data order, then the data."""
+    parts = []
+    covered = {"adam_steps", "batch", "epochs_done", "format", "format_version", "model", "seed"}
+    for key in sorted(k for k in metadata if k in covered):  # code point = UTF-8 order
+        parts += [key, metadata[key]]
+    for name, array in tensors:
+        parts += [name, "F32", ",".join(str(d) for d in array.shape)]
+    prefix = b"".join(p.encode("utf-8") + b"\0" for p in parts)
+    return zlib.crc32(prefix + data)
+
+
 def check_vaecl(path, expected_path):
     """Checks one vaecl checkpoint against what the C writer says it wrote."""
     metadata, tensors, n = read_safetensors(path)
@@ -132,7 +146,7 @@ def check_vaecl(path, expected_path):
         problems.append(f"unexpected metadata {sorted(extra)}")
     with open(path, "rb") as f:
         data = f.read()[8 + n:]
-    crc = zlib.crc32(metadata["model"].encode("utf-8") + data)
+    crc = checksum_v3(metadata, tensors, data)
     if metadata.get("checksum") != f"{crc:08x}":
         problems.append(f"checksum {metadata.get('checksum')!r}, want {crc:08x}")
     names = [name for name, _ in tensors]

@@ -231,7 +231,7 @@ START_TEST(round_trip) {
   ck_assert_uint_eq(got.epochs_done, 7);
   ck_assert_uint_eq(got.adam_steps, 5000000000ull);
   ck_assert_uint_eq(got.batch, 64);
-  ck_assert_uint_eq(got.format_version, 2);
+  ck_assert_uint_eq(got.format_version, 3);
   ck_assert_uint_eq(got.tensor_count, 4);
   for (size_t i = 0; i < 4; i++) {
     const vaecl_ckpt_tensor *g = &got.tensors[i], *w = &want.tensors[i];
@@ -285,7 +285,7 @@ START_TEST(layout_is_as_documented) {
   memcpy(json, b + 8, hl);
   json[hl] = '\0';
   const char *want_start = "{\"__metadata__\":{\"format\":\"vaecl-checkpoint\",\"format_version\":"
-                           "\"2\",\"model\":\"# a model\\nvaecl-model 1\\ninput 8 8 1\\n\\\"quoted"
+                           "\"3\",\"model\":\"# a model\\nvaecl-model 1\\ninput 8 8 1\\n\\\"quoted"
                            "\\\" \\\\ tab\\t é\\n\",\"seed\":\"81985529216486895\",\"epochs_done\":"
                            "\"7\",\"adam_steps\":\"5000000000\",\"batch\":\"64\",\"checksum\":\"";
   ck_assert_msg(strncmp(json, want_start, strlen(want_start)) == 0, "header is %s", json);
@@ -301,8 +301,37 @@ START_TEST(layout_is_as_documented) {
   for (const char *p = rest + strlen(want_tensors); *p; p++)
     ck_assert_int_eq(*p, ' '); /* padding */
   ck_assert_uint_lt(strlen(rest + strlen(want_tensors)), 8);
-  /* The checksum: CRC-32 of the model text, then the data bytes. */
-  uLong crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)model_text, (uInt)strlen(model_text));
+  /* The checksum (format 3): the other metadata in key order, the tensor table in data
+   * order, then the data bytes; each string with its NUL. */
+  const char *parts[] = {"adam_steps",
+                         "5000000000",
+                         "batch",
+                         "64",
+                         "epochs_done",
+                         "7",
+                         "format",
+                         "vaecl-checkpoint",
+                         "format_version",
+                         "3",
+                         "model",
+                         model_text,
+                         "seed",
+                         "81985529216486895",
+                         "enc.conv1.w",
+                         "F32",
+                         "1,1,2,3",
+                         "dec.dense1.b",
+                         "F32",
+                         "1000",
+                         long_name,
+                         "F32",
+                         "2,3",
+                         "out.log_var",
+                         "F32",
+                         ""};
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+    crc = crc32(crc, (const Bytef *)parts[i], (uInt)strlen(parts[i]) + 1);
   crc = crc32(crc, b + 8 + hl, (uInt)(n - 8 - hl));
   char hex[9];
   snprintf(hex, sizeof hex, "%08" PRIx32, (uint32_t)crc);
@@ -511,6 +540,37 @@ START_TEST(flipped_byte_is_checksum_error) {
   write_with_header(s.json, s.data, s.data_bytes, 1);
   expect_load_error("corrupt: checksum mismatch (the header says");
   free_split(&s);
+  /* The training position and the tensor table are covered too. */
+  expect_edit_error("\"epochs_done\":\"7\"", "\"epochs_done\":\"8\"", "checksum mismatch");
+  expect_edit_error("\"seed\":\"8", "\"seed\":\"9", "checksum mismatch");
+  expect_edit_error("\"shape\":[1,1,2,3]", "\"shape\":[1,1,3,2]", "checksum mismatch");
+}
+END_TEST
+
+/* Format 2 (0.2 development builds) checked the model text and the data only. */
+START_TEST(format2_still_loads) {
+  split_file s = split_sample();
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, (const Bytef *)model_text, (uInt)strlen(model_text));
+  crc = crc32(crc, s.data, (uInt)s.data_bytes);
+  char *v = strstr(s.json, "\"format_version\":\"3\"");
+  ck_assert_ptr_nonnull(v);
+  v[strlen("\"format_version\":\"")] = '2';
+  char *sum = strstr(s.json, "\"checksum\":\"");
+  ck_assert_ptr_nonnull(sum);
+  char hex[9];
+  snprintf(hex, sizeof hex, "%08" PRIx32, (uint32_t)crc);
+  memcpy(sum + strlen("\"checksum\":\""), hex, 8);
+  write_with_header(s.json, s.data, s.data_bytes, 1);
+  vaecl_checkpoint got;
+  ck_assert_msg(vaecl_checkpoint_load(file, &got) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_eq(got.format_version, 2);
+  ck_assert_uint_eq(got.epochs_done, 7);
+  vaecl_checkpoint_free(&got);
+  s.data[0] ^= 1; /* its data is still checked */
+  write_with_header(s.json, s.data, s.data_bytes, 1);
+  expect_load_error("checksum mismatch");
+  free_split(&s);
 }
 END_TEST
 
@@ -575,7 +635,7 @@ START_TEST(bad_json) {
   expect_edit_error("\"dec.dense1.b\"", "\"enc.conv1.w\"", "duplicate object key");
   expect_edit_error("\"data_offsets\":[0,24]", "\"data_offsets\":[0,99999999999999999999]",
                     "JSON error");
-  expect_edit_error("\"format_version\":\"2\"", "\"format_version\":\"2\\u0000\"", "JSON error");
+  expect_edit_error("\"format_version\":\"3\"", "\"format_version\":\"3\\u0000\"", "JSON error");
   expect_edit_error("\"format\":", "\"\xff\":", "JSON error"); /* not UTF-8 */
 }
 END_TEST
@@ -663,11 +723,11 @@ START_TEST(bad_metadata) {
   expect_edit_error("\"batch\":\"64\"", "\"batch\":\"\"", "metadata batch \"\" is not a decimal");
   expect_edit_error("\"batch\":\"64\"", "\"batch\":\"064\"", "metadata batch \"064\"");
   expect_edit_error("\"batch\":\"64\"", "\"batch\":\" 64\"", "metadata batch \" 64\"");
-  expect_edit_error("\"format_version\":\"2\"", "\"format_version\":\"3\"",
-                    "format version 3 was written by a newer vaecl (this one reads up to 2)");
-  expect_edit_error("\"format_version\":\"2\"", "\"format_version\":\"1\"",
+  expect_edit_error("\"format_version\":\"3\"", "\"format_version\":\"4\"",
+                    "format version 4 was written by a newer vaecl (this one reads up to 3)");
+  expect_edit_error("\"format_version\":\"3\"", "\"format_version\":\"1\"",
                     "corrupt header: format version 1 is not safetensors");
-  expect_edit_error("\"format_version\":\"2\",", "", "the metadata lacks \"format_version\"");
+  expect_edit_error("\"format_version\":\"3\",", "", "the metadata lacks \"format_version\"");
   expect_edit_error("\"checksum\":\"", "\"checksum\":\"x", "is not 8 hex digits");
   expect_edit_error("\"model\":\"", "\"model\":\"\",\"x\":\"",
                     "the metadata's model text is empty");
@@ -834,7 +894,7 @@ START_TEST(format1_fixture_loads) {
   ck_assert_msg(vaecl_checkpoint_save(file, &c) == 0, "%s", vaecl_last_error());
   vaecl_checkpoint again;
   ck_assert_msg(vaecl_checkpoint_load(file, &again) == 0, "%s", vaecl_last_error());
-  ck_assert_uint_eq(again.format_version, 2);
+  ck_assert_uint_eq(again.format_version, 3);
   ck_assert_str_eq(again.model_text, fixture_text);
   ck_assert_uint_eq(again.tensor_count, 48);
   for (size_t i = 0; i < 48; i++) {
@@ -966,6 +1026,7 @@ static Suite *checkpoint_suite(void) {
   tcase_add_test(tc, missing_file_is_named);
   tcase_add_test(tc, fifo_refused_without_blocking);
   tcase_add_test(tc, flipped_byte_is_checksum_error);
+  tcase_add_test(tc, format2_still_loads);
   tcase_add_test(tc, truncated);
   tcase_add_test(tc, not_a_checkpoint);
   tcase_add_test(tc, bad_json);

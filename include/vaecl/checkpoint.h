@@ -6,9 +6,14 @@
  * its Keras shape: conv kernels [k,k,in,out], conv-transpose [k,k,out,in], dense
  * [in,out], biases [out]. Adam's moments are tensors named "adam.m.<name>" and
  * "adam.v.<name>". The JSON's "__metadata__" holds strings only:
- *   "format": "vaecl-checkpoint", "format_version": "2",
+ *   "format": "vaecl-checkpoint", "format_version": "3",
  *   "model": the model file's text, "seed", "epochs_done", "adam_steps", "batch",
- *   "checksum": CRC-32 (8 hex digits) of the model text followed by the data bytes.
+ *   "checksum": CRC-32 (8 hex digits) of everything vaecl reads: the metadata keys
+ *   above in byte order as "key\0value\0" (keys other tools add are neither read
+ *   nor covered), each tensor in data order as
+ *   "name\0F32\0d0,d1,...\0" (an empty shape for a scalar), then the data bytes.
+ *   Format 2 (vaecl 0.2 development builds) checked only the model text and the data;
+ *   it still loads.
  * Written to a temporary file, flushed, fsync'd and renamed, so a crash never
  * leaves a half-written checkpoint. Format-1 files (vaecl 0.1's "VAECLCKP" binary
  * format) still load: their model is rebuilt as model-file text. */
@@ -22,7 +27,7 @@
 extern "C" {
 #endif
 
-#define VAECL_CHECKPOINT_VERSION 2u
+#define VAECL_CHECKPOINT_VERSION 3u
 #define VAECL_CKPT_NAME_MAX 64
 #define VAECL_CKPT_MAX_RANK 4
 
@@ -40,7 +45,7 @@ typedef struct {
   uint32_t epochs_done;    /* completed epochs */
   uint64_t adam_steps;     /* optimizer steps taken, for Adam's bias correction */
   uint32_t batch;          /* the batch size training used; 0 when unknown (format 1) */
-  uint32_t format_version; /* of the file loaded: 1 or 2 */
+  uint32_t format_version; /* of the file loaded: 1, 2 or 3 */
   size_t tensor_count;
   vaecl_ckpt_tensor *tensors; /* tensor_count entries (owned after load) */
 } vaecl_checkpoint;
@@ -54,7 +59,7 @@ int vaecl_checkpoint_save(const char *path, const vaecl_checkpoint *);
  * (or path is a directory): lets training refuse a bad output path before its
  * first epoch rather than after. */
 int vaecl_checkpoint_check_writable(const char *path);
-/* Reads format 2 (safetensors) or format 1. Fails with a message naming the file on
+/* Reads formats 3 and 2 (safetensors) or format 1. Fails with a message naming the file on
  * a bad header, a checksum mismatch, a truncated file or an unknown format. Tensors
  * come in data order; metadata keys it does not know are ignored. Only regular files
  * are read (a FIFO is refused without blocking). Format 1's tensors are renamed and

@@ -113,15 +113,55 @@ int vaecl_safetensors_check(const char *path, const vaecl_checkpoint *c) {
   return 0;
 }
 
+/* Format 3's checksum covers everything a reader uses, independent of how the JSON is
+ * formatted: the metadata keys vaecl reads, in byte order, as "key\0value\0" (other keys,
+ * which safetensors tools may add, are ignored on load and not covered), then each tensor
+ * in data order as "name\0F32\0d0,d1,...\0", then the data bytes. Offsets are implied:
+ * the reader checks that the tensors tile the data in that order. */
+static const char *const covered_keys[] = {"adam_steps",     "batch", "epochs_done", "format",
+                                           "format_version", "model", "seed"}; /* sorted */
+
+static uLong crc_string(uLong crc, const char *s) {
+  return crc_update(crc, s, strlen(s) + 1); /* with its NUL, so "ab","c" != "a","bc" */
+}
+
+/* The covered keys that meta has (a missing one is refused by the parser anyway). */
+static uLong crc_metadata(json_t *meta, uLong crc) {
+  for (size_t i = 0; i < sizeof covered_keys / sizeof *covered_keys; i++) {
+    const char *value = json_string_value(json_object_get(meta, covered_keys[i]));
+    if (value) {
+      crc = crc_string(crc, covered_keys[i]);
+      crc = crc_string(crc, value);
+    }
+  }
+  return crc;
+}
+
+static uLong crc_tensor_entry(uLong crc, const char *name, int rank, const uint64_t *shape) {
+  char dims[VAECL_CKPT_MAX_RANK * 21 + 1] = "";
+  size_t len = 0;
+  for (int d = 0; d < rank; d++)
+    len += (size_t)snprintf(dims + len, sizeof dims - len, d ? ",%" PRIu64 : "%" PRIu64, shape[d]);
+  crc = crc_string(crc, name);
+  crc = crc_string(crc, "F32");
+  return crc_string(crc, dims);
+}
+
 static int crc_fn(void *ctx, const uint8_t *bytes, size_t n) {
   uLong *crc = ctx;
   *crc = crc_update(*crc, bytes, n);
   return 0;
 }
 
-/* CRC-32 of the model text followed by every tensor's data bytes. */
-static uint32_t checksum(const vaecl_checkpoint *c) {
-  uLong crc = crc_update(crc32(0L, Z_NULL, 0), c->model_text, strlen(c->model_text));
+/* The checksum of metadata m and c's tensors. */
+static uint32_t checksum(json_t *m, const vaecl_checkpoint *c) {
+  uLong crc = crc_metadata(m, crc32(0L, Z_NULL, 0));
+  for (size_t i = 0; i < c->tensor_count; i++) {
+    uint64_t shape[VAECL_CKPT_MAX_RANK];
+    for (int d = 0; d < c->tensors[i].rank; d++)
+      shape[d] = c->tensors[i].shape[d];
+    crc = crc_tensor_entry(crc, c->tensors[i].name, c->tensors[i].rank, shape);
+  }
   for (size_t i = 0; i < c->tensor_count; i++)
     (void)for_each_le_chunk(c->tensors[i].data, c->tensors[i].count, crc_fn, &crc);
   return (uint32_t)crc;
@@ -133,18 +173,23 @@ static int set(json_t *obj, const char *key, json_t *value) {
 }
 
 static json_t *build_metadata(const vaecl_checkpoint *c) {
-  char seed[24], epochs[16], steps[24], batch[16], crc[16];
+  char seed[24], epochs[16], steps[24], batch[16], version[16], crc[16];
   snprintf(seed, sizeof seed, "%" PRIu64, c->seed);
   snprintf(epochs, sizeof epochs, "%" PRIu32, c->epochs_done);
   snprintf(steps, sizeof steps, "%" PRIu64, c->adam_steps);
   snprintf(batch, sizeof batch, "%" PRIu32, c->batch);
-  snprintf(crc, sizeof crc, "%08" PRIx32, checksum(c));
+  snprintf(version, sizeof version, "%u", VAECL_CHECKPOINT_VERSION);
   json_t *m = json_object();
   if (!m || set(m, "format", json_string(FORMAT_NAME)) ||
-      set(m, "format_version", json_string("2")) || set(m, "model", json_string(c->model_text)) ||
-      set(m, "seed", json_string(seed)) || set(m, "epochs_done", json_string(epochs)) ||
-      set(m, "adam_steps", json_string(steps)) || set(m, "batch", json_string(batch)) ||
-      set(m, "checksum", json_string(crc))) {
+      set(m, "format_version", json_string(version)) ||
+      set(m, "model", json_string(c->model_text)) || set(m, "seed", json_string(seed)) ||
+      set(m, "epochs_done", json_string(epochs)) || set(m, "adam_steps", json_string(steps)) ||
+      set(m, "batch", json_string(batch))) {
+    json_decref(m);
+    return NULL;
+  }
+  snprintf(crc, sizeof crc, "%08" PRIx32, checksum(m, c));
+  if (set(m, "checksum", json_string(crc))) {
     json_decref(m);
     return NULL;
   }
@@ -393,10 +438,10 @@ static int parse_metadata(const char *path, json_t *root, vaecl_checkpoint *out,
     return vaecl_fail("%s: format version %" PRIu64 " was written by a newer vaecl (this one "
                       "reads up to %u); upgrade vaecl",
                       path, version, VAECL_CHECKPOINT_VERSION);
-  if (version != VAECL_CHECKPOINT_VERSION)
+  if (version < 2)
     return vaecl_fail("%s: corrupt header: format version %" PRIu64 " is not safetensors", path,
                       version);
-  out->format_version = VAECL_CHECKPOINT_VERSION;
+  out->format_version = (uint32_t)version;
   if (meta_number(path, meta, "seed", UINT64_MAX, &out->seed) ||
       meta_number(path, meta, "adam_steps", UINT64_MAX, &out->adam_steps) ||
       meta_number(path, meta, "epochs_done", UINT32_MAX, &n))
@@ -481,10 +526,21 @@ static int parse_tensors(const char *path, json_t *root, st_entry **entries, siz
   return 0;
 }
 
-/* Reads the tensors' data in file order, checking the checksum. */
-static int read_data(const char *path, int fd, const st_entry *e, vaecl_checkpoint *out,
+/* The checksum over what precedes the data: format 3 covers the metadata and the tensor
+ * table; format 2 (vaecl 0.2 before the header was covered) only the model text. */
+static uLong header_crc(json_t *root, const st_entry *e, size_t n, const vaecl_checkpoint *out) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  if (out->format_version == 2)
+    return crc_update(crc, out->model_text, strlen(out->model_text));
+  crc = crc_metadata(json_object_get(root, META), crc);
+  for (size_t i = 0; i < n; i++)
+    crc = crc_tensor_entry(crc, e[i].name, e[i].rank, e[i].shape);
+  return crc;
+}
+
+/* Reads the tensors' data in file order, checking the checksum that crc has begun. */
+static int read_data(const char *path, int fd, const st_entry *e, vaecl_checkpoint *out, uLong crc,
                      uint32_t stored_crc) {
-  uLong crc = crc_update(crc32(0L, Z_NULL, 0), out->model_text, strlen(out->model_text));
   for (size_t i = 0; i < out->tensor_count; i++) {
     vaecl_ckpt_tensor *t = &out->tensors[i];
     memcpy(t->name, e[i].name, strlen(e[i].name) + 1);
@@ -511,7 +567,7 @@ static int read_data(const char *path, int fd, const st_entry *e, vaecl_checkpoi
   }
   if ((uint32_t)crc != stored_crc)
     return vaecl_fail("%s: corrupt: checksum mismatch (the header says %08" PRIx32
-                      ", the model text and data give %08" PRIx32 ")",
+                      ", the header and data give %08" PRIx32 ")",
                       path, stored_crc, (uint32_t)crc);
   return 0;
 }
@@ -588,7 +644,8 @@ int vaecl_safetensors_read(const char *path, int fd, uint64_t file_size, const u
     rc = vaecl_fail("%s: out of memory for %zu tensors", path, n);
   if (rc == 0) {
     out->tensor_count = n;
-    rc = read_data(path, fd, e, out, stored_crc); /* names point into root: free it after */
+    rc = read_data(path, fd, e, out, header_crc(root, e, n, out),
+                   stored_crc); /* names point into root: free it after */
   }
   free(e);
   json_decref(root);
