@@ -205,8 +205,10 @@ static int load_input(train_args *a, train_input *in) {
                       a->resume);
   }
   /* Checked on the host: a crafted file fails before any device memory. */
-  if (resume_settings(a, &in->ck) != 0 || (vaecl_checkpoint_check_model(&in->ck, &in->spec) != 0 &&
-                                           vaecl_fail_context("%s: ", a->resume))) {
+  int rc = resume_settings(a, &in->ck);
+  if (rc == 0 && (rc = vaecl_checkpoint_check_model(&in->ck, &in->spec)) != 0)
+    vaecl_fail_context("%s: ", a->resume);
+  if (rc != 0) {
     vaecl_model_spec_free(&in->spec);
     vaecl_checkpoint_free(&in->ck);
     return -1;
