@@ -3,19 +3,24 @@
  * running) and a piece of the one-line message that names the problem and the fix.
  * Each command runs under `timeout`, so a hang (a FIFO, say) fails the case. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "testutil.h"
+#include <vaecl.h>
 #include <vaecl/checkpoint.h>
 
 static const char *bin, *data_root;
 static char *work;
+
+static int write_bytes(const char *name, const void *b, size_t n, int gz);
 
 /* Expands %W (the work directory), %F (the fixture data directory) and %S (the
  * source data directory) in a case's text. */
@@ -129,6 +134,53 @@ START_TEST(refusals_write_nothing) {
   ck_assert_int_ne(stat(path, &st), 0);
   snprintf(path, sizeof path, "%s/adir/-latent-grid.png", work);
   ck_assert_int_ne(stat(path, &st), 0);
+}
+END_TEST
+
+/* Faults while running: SIGTERM (a scheduler's kill) stops after the step, saves and
+ * exits 143; the temporary a killed save left (PID now gone) is removed by the
+ * run's first save. */
+START_TEST(sigterm_saves_exits_143_and_cleans_stale_temporaries) {
+  char ckpt[4400], stale[4500], log[4400];
+  snprintf(ckpt, sizeof ckpt, "%s/term.ckpt", work);
+  snprintf(log, sizeof log, "%s/term.log", work);
+  const pid_t gone = fork();
+  ck_assert_int_ge(gone, 0);
+  if (gone == 0)
+    _exit(0);
+  ck_assert_int_eq(waitpid(gone, NULL, 0), gone);
+  snprintf(stale, sizeof stale, "%s.tmp.%ld", ckpt, (long)gone);
+  ck_assert_int_eq(write_bytes("term.ckpt.tmp.0", "x", 1, 0), 0); /* not a PID: kept */
+  FILE *f = fopen(stale, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fclose(f), 0);
+  char data[4200];
+  expand("%F", data, sizeof data);
+  const pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    if (!freopen(log, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+      _exit(99);
+    execl(bin, bin, "train", "--data", data, "--limit", "64", "--batch", "32", "--epochs", "100000",
+          "--out", ckpt, "--no-plots", (char *)NULL);
+    _exit(98);
+  }
+  struct stat st;
+  for (int i = 0; i < 1200 && stat(ckpt, &st) != 0; i++)
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+  ck_assert_msg(stat(ckpt, &st) == 0, "no checkpoint after 60 s");
+  ck_assert_int_ne(stat(stale, &st), 0);
+  ck_assert_int_eq(kill(pid, SIGTERM), 0);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 143, "status %d", status);
+  char name[4500];
+  snprintf(name, sizeof name, "%s.tmp.0", ckpt);
+  ck_assert_int_eq(stat(name, &st), 0);
+  vaecl_checkpoint ck;
+  ck_assert_msg(vaecl_checkpoint_load(ckpt, &ck) == 0, "%s", vaecl_last_error());
+  ck_assert_uint_ge(ck.epochs_done, 1);
+  vaecl_checkpoint_free(&ck);
 }
 END_TEST
 
@@ -252,6 +304,7 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, bad_input_is_refused, 0, (int)(sizeof cases / sizeof cases[0]));
   tcase_add_test(tc, refusals_write_nothing);
+  tcase_add_test(tc, sigterm_saves_exits_143_and_cleans_stale_temporaries);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   test_remove_tree(work);
