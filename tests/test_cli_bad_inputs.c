@@ -97,7 +97,7 @@ static const struct {
     {"", "train --data %W/bomb --out %W/x.ckpt", 2, "even gzipped (deflate expands at most"},
     {"", "plot --model %W/good.ckpt --data %W/flat784", 2, "flat784: images are 1x784x1"},
     /* checkpoints and model files */
-    {"", "train --data %F --resume %W/fifo", 2, "fifo: the model file is not a regular file"},
+    {"", "train --data %F --resume %W/fifo", 2, "fifo: not a regular file (a FIFO)"},
     {"", "train --data %F --resume %W/tiny.ckpt", 2, "the checkpoint has no tensor enc.dense1.w"},
     {"", "train --data %F --resume %W/nan.ckpt --out %W/x.ckpt", 2,
      "holds NaN (value 3 of 313600): it was saved from a run that diverged"},
@@ -108,6 +108,8 @@ static const struct {
     {"", "train --data %F --resume %W/good.ckpt --batch 64 --out %W/x.ckpt", 2,
      "--batch 64 differs from the batch 32"},
     {"", "train --data %F --resume %S/models/pytorch-mlp-vae.vae", 2, "is a model file"},
+    {"", "summary --model %W/fifo", 2, "fifo: not a regular file (a FIFO)"},
+    {"", "train --model %W/adir --data %F", 2, "adir: not a regular file (a directory)"},
     {"", "summary --model %W/huge.vae", 2, "the kernel would hold 274877906944 values"},
     /* the run itself: a device index that does not exist fails when it is opened */
     {"", "--device 99 train --data %F --out %W/x.ckpt", 1, "no OpenCL device 99"},

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -15,6 +16,11 @@ static int looks_like_checkpoint(const char *path) {
   const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return 0; /* the loader will say why */
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return 1; /* the checkpoint loader names what it is (a FIFO, a directory) */
+  }
   const ssize_t n = read(fd, b, sizeof b);
   close(fd);
   if (n >= 8 && memcmp(b, "VAECLCKP", 8) == 0)
