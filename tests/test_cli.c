@@ -117,7 +117,7 @@ START_TEST(train_reports_keras_metrics_and_resumes) {
   expect("", args, 0, "- reconstruction_loss: ");
   expect("", args, 0, "- kl_loss: ");
   /* the first step compiles kernels: reported apart, not folded into ms/step */
-  expect("", args, 0, "the first step took");
+  expect("", args, 0, "(the first step took");
   struct stat st;
   char ckpt[4400];
   snprintf(ckpt, sizeof ckpt, "%s/m.ckpt", workdir);

@@ -186,6 +186,30 @@ START_TEST(sigterm_saves_exits_143_and_cleans_stale_temporaries) {
 }
 END_TEST
 
+/* A full disk, simulated with a file size limit (SIGXFSZ ignored, so writes fail with
+ * EFBIG as they would with ENOSPC): the save fails with the reason, exit 1, and the
+ * checkpoint on disk is the previous one, byte for byte, with no temporary left.
+ * The CPU backend writes no kernel caches that the limit would also hit. */
+START_TEST(full_disk_keeps_the_last_checkpoint) {
+  char cmd[8800];
+  snprintf(cmd, sizeof cmd, "cp '%s/good.ckpt' '%s/full.ckpt'", work, work);
+  ck_assert_int_eq(system(cmd), 0);
+  char *out;
+  const int rc = run("trap '' XFSZ; ulimit -f 1024;",
+                     "--backend cpu train --data %F --limit 64 --epochs 2 --resume %W/full.ckpt "
+                     "--out %W/full.ckpt --no-plots",
+                     &out);
+  ck_assert_msg(rc == 1, "exit %d; output:\n%s", rc, out);
+  ck_assert_msg(strstr(out, "full.ckpt: writing") && strstr(out, "File too large"), "%s", out);
+  ck_assert_msg(strstr(out, "free disk space, then continue with --resume"), "%s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "cmp -s '%s/good.ckpt' '%s/full.ckpt'", work, work);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "ls '%s' | grep -q 'full.ckpt.tmp'", work);
+  ck_assert_int_ne(system(cmd), 0);
+}
+END_TEST
+
 /* ---- the files the cases use, made once before the suite ---- */
 
 static int write_bytes(const char *name, const void *b, size_t n, int gz) {
@@ -307,6 +331,7 @@ int main(void) {
   tcase_add_loop_test(tc, bad_input_is_refused, 0, (int)(sizeof cases / sizeof cases[0]));
   tcase_add_test(tc, refusals_write_nothing);
   tcase_add_test(tc, sigterm_saves_exits_143_and_cleans_stale_temporaries);
+  tcase_add_test(tc, full_disk_keeps_the_last_checkpoint);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   test_remove_tree(work);

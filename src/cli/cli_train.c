@@ -159,7 +159,8 @@ static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
       timed ? (e->seconds - e->first_step_seconds) / (e->step - 1) : e->seconds / e->step;
   printf("%d/%d - %.0fs - %.0fms/step - %s\n", e->step, e->steps, e->seconds, 1e3 * per_step, m);
   if (timed)
-    printf("(the first step took %.1fs: it compiles kernels on first use; ms/step leaves it out)\n",
+    printf("(the first step took %.1fs, one-time setup such as compiling kernels included; "
+           "ms/step leaves it out)\n",
            e->first_step_seconds);
   fflush(stdout);
 }
@@ -234,6 +235,9 @@ static void report_error(const char *what) {
     fprintf(stderr, "vaecl train: try a smaller --lr or another --seed\n");
   else if (strstr(what, "data"))
     fprintf(stderr, "vaecl train: pass the images with --data PATH (see vaecl train --help)\n");
+  else if (strstr(msg, ": writing ") && strstr(msg, " failed: "))
+    fprintf(stderr, "vaecl train: a checkpoint already at --out is unchanged; free disk space, "
+                    "then continue with --resume\n");
   else if (strstr(msg, "out of memory") || strstr(msg, "OUT_OF_RESOURCES") ||
            strstr(msg, "MEM_OBJECT_ALLOCATION"))
     fprintf(stderr, "vaecl train: try a smaller --batch\n");
