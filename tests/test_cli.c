@@ -44,6 +44,15 @@ static void expect(const char *env, const char *args, int code, const char *must
   free(out);
 }
 
+/* Runs vaecl and checks its exit code and that the output lacks a text. */
+static void expect_without(const char *args, int code, const char *must_lack) {
+  char *out;
+  const int rc = run("", args, &out);
+  ck_assert_msg(rc == code, "vaecl %s: exit %d, expected %d; output:\n%s", args, rc, code, out);
+  ck_assert_msg(!strstr(out, must_lack), "vaecl %s: output has '%s':\n%s", args, must_lack, out);
+  free(out);
+}
+
 START_TEST(help_lists_commands) {
   expect("", "--help", 0, "devices");
   expect("", "--help", 0, "--device N");
@@ -116,6 +125,7 @@ START_TEST(train_reports_keras_metrics_and_resumes) {
   expect("", args, 0, "- loss: ");
   expect("", args, 0, "- reconstruction_loss: ");
   expect("", args, 0, "- kl_loss: ");
+  expect_without(args, 0, "val_");
   struct stat st;
   char ckpt[4400];
   snprintf(ckpt, sizeof ckpt, "%s/m.ckpt", workdir);
@@ -142,6 +152,46 @@ START_TEST(train_reports_keras_metrics_and_resumes) {
   ck_assert_int_eq(fputc('X', f), 'X');
   ck_assert_int_eq(fclose(f), 0);
   expect("", args, 1, "m.ckpt");
+}
+END_TEST
+
+/* --val-split: Keras' val_ metrics on every epoch line, and --resume keeps the split. */
+START_TEST(train_validates_and_resumes_the_same_split) {
+  char args[16000], base[4600];
+  snprintf(base, sizeof base, "train --data '%s' --batch 64 --no-plots", datadir);
+  snprintf(args, sizeof args, "%s --limit 128 --epochs 1 --val-split 0.25 --out '%s/v.ckpt'", base,
+           workdir);
+  expect("", args, 0, "validation: 32 of 128 images held out (--val-split 0.25, seed 1)");
+  expect("", args, 0, "96 images from");
+  expect("", args, 0, " - val_loss: ");
+  expect("", args, 0, " - val_reconstruction_loss: ");
+  expect("", args, 0, " - val_kl_loss: ");
+  snprintf(args, sizeof args, "%s --limit 128 --epochs 2 --val-split 0.5 --resume '%s/v.ckpt'",
+           base, workdir);
+  expect("", args, 2, "was trained with --val-split 0.25, not --val-split 0.5");
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 2 --resume '%s/v.ckpt'", base, workdir);
+  expect("", args, 2, "pass the same --data and --limit");
+  snprintf(args, sizeof args, "%s --limit 128 --epochs 2 --resume '%s/v.ckpt' --out '%s/v2.ckpt'",
+           base, workdir, workdir);
+  expect("", args, 0, "Epoch 2/2");
+  expect("", args, 0, "32 of 128 images held out");
+  expect("", args, 0, " - val_loss: ");
+  /* A run without validation cannot gain one on resume: its history has no val columns. */
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 1 --out '%s/plain.ckpt'", base, workdir);
+  expect("", args, 0, "Epoch 1/1");
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 2 --val-split 0.5 --resume '%s/plain.ckpt'",
+           base, workdir);
+  expect("", args, 2, "was trained with no validation");
+  snprintf(args, sizeof args, "%s --val-split 0.1 --val-data '%s'", base, datadir);
+  expect("", args, 2, "pick one");
+  expect("", "train --val-split 1", 2, "--val-split expects a number");
+  snprintf(args, sizeof args, "%s --limit 64 --val-data /nonexistent/val", base);
+  expect("", args, 1, "/nonexistent/val");
+  /* --val-data: a data set of its own, whole (the fixture again) */
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 1 --val-data '%s' --out '%s/vd.ckpt'", base,
+           datadir, workdir);
+  expect("", args, 0, "validation: 1024 images from");
+  expect("", args, 0, " - val_kl_loss: ");
 }
 END_TEST
 
@@ -237,6 +287,7 @@ int main(void) {
   tcase_add_test(tc, no_icd_names_the_fix);
   tcase_add_test(tc, train_reports_keras_metrics_and_resumes);
   tcase_add_test(tc, interrupt_saves_and_resumes);
+  tcase_add_test(tc, train_validates_and_resumes_the_same_split);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   test_remove_tree(workdir);

@@ -8,7 +8,8 @@
  * "adam.v.<name>". The JSON's "__metadata__" holds strings only:
  *   "format": "vaecl-checkpoint", "format_version": "2",
  *   "model": the model file's text, "seed", "epochs_done", "adam_steps", "batch",
- *   "checksum": CRC-32 (8 hex digits) of the model text followed by the data bytes.
+ *   "checksum": CRC-32 (8 hex digits) of the model text followed by the data bytes;
+ *   and "validation" only when training validated: what it held out (see vaecl train).
  * Written to a temporary file, flushed, fsync'd and renamed, so a crash never
  * leaves a half-written checkpoint. Format-1 files (vaecl 0.1's "VAECLCKP" binary
  * format) still load: their model is rebuilt as model-file text. */
@@ -41,6 +42,7 @@ typedef struct {
   uint64_t adam_steps;     /* optimizer steps taken, for Adam's bias correction */
   uint32_t batch;          /* the batch size training used; 0 when unknown (format 1) */
   uint32_t format_version; /* of the file loaded: 1 or 2 */
+  char *validation;        /* the run's validation choice, or NULL (owned after load) */
   size_t tensor_count;
   vaecl_ckpt_tensor *tensors; /* tensor_count entries (owned after load) */
 } vaecl_checkpoint;

@@ -41,6 +41,24 @@ int cli_write_plots(vaecl_model *, vb_backend *, const vaecl_dataset *, const ch
 /* The default prefix for a checkpoint path: the path without its extension. */
 void cli_plot_prefix(const char *model_path, char *prefix, size_t size);
 
+/* train's validation choice: split in (0, 1) (0: none) or a data directory (NULL: none). */
+typedef struct {
+  double split;
+  const char *data;
+} cli_validation;
+/* For --resume: the checkpoint's note (NULL: it did not validate) decides. An option that
+ * contradicts it, a note vaecl does not know, or a split drawn from another number of
+ * images than data_count is refused with a message on stderr (-1: exit 2); else *asked
+ * becomes the checkpoint's choice (its data path points into ckpt_note). Does nothing for a new run
+ * (resume NULL). */
+int cli_validation_resolve(cli_validation *asked, const char *resume, const char *ckpt_note,
+                           size_t data_count);
+/* Holds out the validation images: a split of *data by seed (*data becomes the training
+ * part) or the data set at v->data, with the note for checkpoints in note ("" when v asks
+ * for none). Prints what it held out. -1 with a message. */
+int cli_validation_prepare(const cli_validation *v, uint64_t seed, vaecl_dataset *data,
+                           vaecl_dataset *val, char *note, size_t note_size);
+
 /* Strict number parsing for options: the whole string, in range; else a message
  * naming the option. */
 int cli_parse_int(const char *option, const char *text, long min, long max, long *out);

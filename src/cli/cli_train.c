@@ -31,6 +31,9 @@ static void usage(FILE *f) {
              "  --limit N       use only the first N images\n"
              "  --out FILE      checkpoint path (default vaecl-model.ckpt)\n"
              "  --resume FILE   continue from a checkpoint written by --out\n"
+             "  --val-split F   hold out the fraction F (0 < F < 1) of the images, chosen\n"
+             "                  from the seed, and report their loss after every epoch\n"
+             "  --val-data PATH report the loss of these images after every epoch\n"
              "  --no-plots      skip the figures written at the end (see vaecl plot --help)\n"
              "  -h, --help      this help\n"
              "\n"
@@ -40,6 +43,7 @@ static void usage(FILE *f) {
 typedef struct {
   const char *data_dir, *out, *resume;
   const char *model;
+  cli_validation val;
   long epochs, batch, limit;
   int no_plots;
   double lr;
@@ -72,7 +76,13 @@ static int parse(int argc, char **argv, train_args *a) {
       a->out = v;
     else if (!strcmp(opt, "--resume"))
       a->resume = v;
-    else if (!strcmp(opt, "--epochs")) {
+    else if (!strcmp(opt, "--val-data"))
+      a->val.data = v;
+    else if (!strcmp(opt, "--val-split")) {
+      if (cli_parse_float(opt, v, 1e-9, 1 - 1e-9, &x))
+        return -1;
+      a->val.split = x;
+    } else if (!strcmp(opt, "--epochs")) {
       if (cli_parse_int(opt, v, 1, 100000, &a->epochs))
         return -1;
     } else if (!strcmp(opt, "--batch")) {
@@ -111,8 +121,12 @@ typedef struct {
 } reporter;
 
 static void metrics_text(const vaecl_epoch_metrics *e, char *buf, size_t size) {
-  snprintf(buf, size, "loss: %.4f - reconstruction_loss: %.4f - kl_loss: %.4f", e->loss,
-           e->reconstruction_loss, e->kl_loss);
+  const int n = snprintf(buf, size, "loss: %.4f - reconstruction_loss: %.4f - kl_loss: %.4f",
+                         e->loss, e->reconstruction_loss, e->kl_loss);
+  if (e->has_val && n > 0 && (size_t)n < size)
+    snprintf(buf + n, size - (size_t)n,
+             " - val_loss: %.4f - val_reconstruction_loss: %.4f - val_kl_loss: %.4f", e->val_loss,
+             e->val_reconstruction_loss, e->val_kl_loss);
 }
 
 static void on_epoch_begin(void *user, int epoch, int epochs) {
@@ -132,7 +146,7 @@ static void on_progress(void *user, const vaecl_epoch_metrics *e) {
 
 static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
   const reporter *r = user;
-  char m[256];
+  char m[512];
   if (r->tty)
     fprintf(stderr, "\r\033[K");
   metrics_text(e, m, sizeof m);
@@ -142,9 +156,11 @@ static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
 }
 
 /* The model, fresh or from --resume; *epochs_done says where training stands. */
-static vaecl_model *make_model(vb_backend *be, train_args *a, uint32_t *epochs_done) {
+static vaecl_model *make_model(vb_backend *be, train_args *a, uint32_t *epochs_done,
+                               char **val_note) {
   vaecl_model_spec spec;
   *epochs_done = 0;
+  *val_note = NULL;
   if (!a->resume) {
     if (cli_load_model(a->model, &spec, NULL) != 0)
       return NULL;
@@ -168,6 +184,8 @@ static vaecl_model *make_model(vb_backend *be, train_args *a, uint32_t *epochs_d
     m = NULL;
   }
   *epochs_done = ck.epochs_done;
+  *val_note = ck.validation; /* the caller's now */
+  ck.validation = NULL;
   a->seed = (long long)ck.seed; /* the same shuffles and noise as the original run */
   vaecl_model_spec_free(&spec);
   vaecl_checkpoint_free(&ck);
@@ -196,6 +214,10 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
                   .seed = 1};
   if (parse(argc, argv, &a) != 0)
     return 2;
+  if (a.val.split > 0 && a.val.data) {
+    fprintf(stderr, "vaecl train: --val-split and --val-data are two ways to validate; pick one\n");
+    return 2;
+  }
   if (a.model && a.resume) {
     fprintf(stderr, "vaecl train: --resume continues the checkpoint's own model; drop --model\n");
     return 2;
@@ -227,7 +249,9 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     return 1;
   }
   uint32_t epochs_done;
-  vaecl_model *m = make_model(be, &a, &epochs_done);
+  char *ckpt_note = NULL, note[4200];
+  vaecl_dataset val = {0};
+  vaecl_model *m = make_model(be, &a, &epochs_done, &ckpt_note);
   int rc = m ? 0 : -1;
   vaecl_train_result result = {0};
   if (rc == 0) {
@@ -235,6 +259,11 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     if ((rc = vaecl_dataset_check_fits(&data, in->h, in->w, in->c)) != 0)
       vaecl_fail_context("%s: ", a.data_dir);
   }
+  /* A conflict with the checkpoint's validation is a usage error. */
+  if (rc == 0 && cli_validation_resolve(&a.val, a.resume, ckpt_note, data.count) != 0)
+    rc = -3;
+  if (rc == 0 && epochs_done < (uint32_t)a.epochs)
+    rc = cli_validation_prepare(&a.val, (uint64_t)a.seed, &data, &val, note, sizeof note);
   if (rc == 0 && epochs_done >= (uint32_t)a.epochs) {
     printf("%s already has %u epochs, and --epochs (the total) is %ld: nothing to do\n", a.resume,
            epochs_done, a.epochs);
@@ -251,6 +280,8 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.seed = (uint64_t)a.seed;
     opt.adam.learning_rate = (float)a.lr;
     opt.out_path = a.out;
+    opt.val_data = val.count ? &val : NULL;
+    opt.validation_note = note[0] ? note : NULL;
     opt.callbacks = (vaecl_train_callbacks){.user = &rep,
                                             .on_epoch_begin = on_epoch_begin,
                                             .on_progress = on_progress,
@@ -287,5 +318,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   vaecl_model_destroy(m);
   cli_backend_close(be);
   vaecl_dataset_free(&data);
-  return rc == 0 ? 0 : 1;
+  vaecl_dataset_free(&val);
+  free(ckpt_note);
+  return rc == 0 ? 0 : rc == -3 ? 2 : 1;
 }

@@ -144,7 +144,8 @@ static json_t *build_metadata(const vaecl_checkpoint *c) {
       set(m, "format_version", json_string("2")) || set(m, "model", json_string(c->model_text)) ||
       set(m, "seed", json_string(seed)) || set(m, "epochs_done", json_string(epochs)) ||
       set(m, "adam_steps", json_string(steps)) || set(m, "batch", json_string(batch)) ||
-      set(m, "checksum", json_string(crc))) {
+      set(m, "checksum", json_string(crc)) ||
+      (c->validation && set(m, "validation", json_string(c->validation)))) {
     json_decref(m);
     return NULL;
   }
@@ -431,6 +432,9 @@ static int parse_metadata(const char *path, json_t *root, vaecl_checkpoint *out,
     return vaecl_fail("%s: corrupt header: the metadata's model text is empty", path);
   if (!(out->model_text = strdup(model)))
     return vaecl_fail("%s: out of memory for the model text", path);
+  json_t *validation = json_object_get(meta, "validation"); /* optional */
+  if (validation && !(out->validation = strdup(json_string_value(validation))))
+    return vaecl_fail("%s: out of memory for the metadata", path);
   return 0;
 }
 
