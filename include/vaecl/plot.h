@@ -23,6 +23,15 @@ int vaecl_plot_latent_grid(const char *path, const float *images, int n, int img
 int vaecl_plot_label_clusters(const char *path, const float *means, const unsigned char *labels,
                               size_t count, int class_count, const char *const *class_names);
 
+/* The same figures with other axis names than z[0] and z[1] (e.g. "z[3]", "PC1"). */
+int vaecl_plot_latent_grid_named(const char *path, const float *images, int n, int img_h, int img_w,
+                                 int channels, double zmin, double zmax, const char *xlabel,
+                                 const char *ylabel);
+int vaecl_plot_label_clusters_named(const char *path, const float *means,
+                                    const unsigned char *labels, size_t count, int class_count,
+                                    const char *const *class_names, const char *xlabel,
+                                    const char *ylabel);
+
 /* Details of the figures, for callers and tests that look at the pixels.
  *
  * Latent grid: each image pixel becomes a scale x scale block (scale 3, 2 or 1: the largest that
