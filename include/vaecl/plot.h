@@ -58,6 +58,21 @@ int vaecl_plot_latent_grid_layout(int n, int img_h, int img_w, double zmin, doub
                                   vaecl_plot_layout *out);
 void vaecl_plot_label_clusters_layout(vaecl_plot_layout *out);
 
+/* A line chart against epoch, e.g. a training run's losses. */
+typedef struct {
+  const char *name;     /* in the legend */
+  const double *values; /* one per point; a non-finite value leaves a gap */
+} vaecl_plot_curve;
+/* x[i] (finite, increasing; 1 or more points) against each curve's values[i]: curve k in
+ * vaecl_plot_palette[k] with a disc on each point, a legend at the top right naming the curves
+ * (1 to 10), ticks at nice numbers (whole numbers on x), xlabel and ylabel on the axes. */
+int vaecl_plot_curves(const char *path, const double *x, size_t points,
+                      const vaecl_plot_curve *curves, int count, const char *xlabel,
+                      const char *ylabel);
+/* The figure's layout for those arguments (the data area depends on the y tick labels). */
+int vaecl_plot_curves_layout(const double *x, size_t points, const vaecl_plot_curve *curves,
+                             int count, vaecl_plot_layout *out);
+
 /* matplotlib's qualitative 'tab10' colours (RGB), one per class. */
 extern const unsigned char vaecl_plot_palette[10][3];
 

@@ -118,6 +118,8 @@ static void on_sigint(int sig) {
  * redrawn in place, in a log a plain line is written now and then. */
 typedef struct {
   int tty;
+  cli_history *history; /* NULL: none */
+  char failed[1024];    /* why the history could not be written ("" when it could) */
 } reporter;
 
 static void metrics_text(const vaecl_epoch_metrics *e, char *buf, size_t size) {
@@ -145,7 +147,7 @@ static void on_progress(void *user, const vaecl_epoch_metrics *e) {
 }
 
 static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
-  const reporter *r = user;
+  reporter *r = user;
   char m[512];
   if (r->tty)
     fprintf(stderr, "\r\033[K");
@@ -153,6 +155,11 @@ static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
   printf("%d/%d - %.0fs - %.0fms/step - %s\n", e->step, e->steps, e->seconds,
          1e3 * e->seconds / e->step, m);
   fflush(stdout);
+  /* A history that cannot be written stops the run (after this epoch's checkpoint). */
+  if (r->history && !r->failed[0] && cli_history_add(r->history, e) != 0) {
+    snprintf(r->failed, sizeof r->failed, "%s", vaecl_last_error());
+    stop_flag = 1;
+  }
 }
 
 /* The model, fresh or from --resume; *epochs_done says where training stands. */
@@ -273,7 +280,17 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
            vaecl_model_parameter_count(m), a.batch, be->device_name);
     if (epochs_done)
       printf("resuming from %s after epoch %u\n", a.resume, epochs_done);
-    reporter rep = {.tty = isatty(STDERR_FILENO)};
+    char out_prefix[4096], resume_prefix[4096];
+    cli_plot_prefix(a.out, out_prefix, sizeof out_prefix);
+    if (a.resume)
+      cli_plot_prefix(a.resume, resume_prefix, sizeof resume_prefix);
+    cli_history history;
+    reporter rep = {.tty = isatty(STDERR_FILENO), .history = &history};
+    if (cli_history_open(&history, out_prefix, a.resume ? resume_prefix : NULL, epochs_done,
+                         val.count > 0, !a.no_plots) != 0) {
+      fprintf(stderr, "vaecl train: %s; move it away or fix it\n", vaecl_last_error());
+      rc = -3;
+    }
     vaecl_train_options opt = vaecl_train_defaults();
     opt.epochs = (int)a.epochs;
     opt.batch = (int)a.batch;
@@ -291,10 +308,16 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.stop = &stop_flag;
     signal(SIGINT, on_sigint); /* Ctrl-C, and a scheduler's polite kill */
     signal(SIGTERM, on_sigint);
-    rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
+    if (rc == 0)
+      rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    if (rc == 0 && result.interrupted) {
+    cli_history_free(&history);
+    if (rc == 0 && rep.failed[0]) {
+      fprintf(stderr, "vaecl train: %s; training stopped after epoch %u (saved in %s)\n",
+              rep.failed, result.epochs_done, a.out);
+      rc = -2;
+    } else if (rc == 0 && result.interrupted) {
       if (result.stopped_at_step)
         printf("interrupted at step %d of epoch %u\n", result.stopped_at_step,
                result.epochs_done + 1);
@@ -307,11 +330,11 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     } else if (rc == 0 && result.saved) {
       printf("saved %s\n", a.out);
     }
-    if (rc == 0 && !a.no_plots) {
-      char prefix[4096];
-      cli_plot_prefix(a.out, prefix, sizeof prefix);
-      rc = cli_write_plots(m, be, &data, prefix);
-    }
+    if (rc == 0)
+      printf("wrote %s%s%s\n", history.csv, a.no_plots ? "" : " and ",
+             a.no_plots ? "" : history.png);
+    if (rc == 0 && !a.no_plots)
+      rc = cli_write_plots(m, be, &data, out_prefix);
   }
   if (rc == -1)
     report_error("train");
