@@ -64,8 +64,9 @@ typedef struct {
   const double *values; /* one per point; a non-finite value leaves a gap */
 } vaecl_plot_curve;
 /* x[i] (finite, increasing; 1 or more points) against each curve's values[i]: curve k in
- * vaecl_plot_palette[k] with a disc on each point, a legend at the top right naming the curves
- * (1 to 10), ticks at nice numbers (whole numbers on x), xlabel and ylabel on the axes. */
+ * vaecl_plot_palette[k], 2 pixels wide, with a disc of radius 3 on each point, a legend at the top
+ * right naming the curves (1 to 10), ticks at nice numbers (whole numbers on x), xlabel and ylabel
+ * on the axes. */
 int vaecl_plot_curves(const char *path, const double *x, size_t points,
                       const vaecl_plot_curve *curves, int count, const char *xlabel,
                       const char *ylabel);
