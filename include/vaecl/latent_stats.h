@@ -22,9 +22,10 @@ void vaecl_latent_top_two(const double *kl, int latent, int dims[2]);
 /* Principal components of n points of d dimensions (point i at x[i*stride .. i*stride+d)),
  * from their covariance (divided by n) in double, by cyclic Jacobi rotations. Fills
  * mean[d], the k (1..d) largest eigenvalues in falling order in variance[k], their unit
- * eigenvectors in components[k*d] (each with its largest-magnitude entry positive, so the
- * result is unique for distinct eigenvalues) and *total the covariance's trace. 0, or -1
- * with a message for n < 1, d < 1, k outside 1..d, a non-finite value or no memory. */
+ * eigenvectors in components[k*d] (each with its first entry of the largest magnitude, to
+ * within 1e-9 relative, positive: unique for distinct eigenvalues) and *total the covariance's
+ * trace. 0, or -1 with a message for n < 1, d < 1, k outside 1..d, a non-finite value or no memory.
+ */
 int vaecl_pca(const float *x, size_t n, int d, size_t stride, int k, double *mean, double *variance,
               double *components, double *total);
 

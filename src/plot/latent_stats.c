@@ -131,10 +131,13 @@ int vaecl_pca(const float *x, size_t n, int d, size_t stride, int k, double *mea
     order[j] = order[best];
     order[best] = t;
     variance[j] = a[order[j] * d + order[j]];
+    /* the sign: the first entry within rounding of the largest magnitude is positive */
+    double largest = 0;
+    for (int i = 0; i < d; i++)
+      largest = fmax(largest, fabs(v[i * d + order[j]]));
     int big = 0;
-    for (int i = 1; i < d; i++)
-      if (fabs(v[i * d + order[j]]) > fabs(v[big * d + order[j]]))
-        big = i;
+    while (fabs(v[big * d + order[j]]) < (1 - 1e-9) * largest)
+      big++;
     const double sign = v[big * d + order[j]] < 0 ? -1 : 1;
     for (int i = 0; i < d; i++)
       components[(size_t)j * d + i] = sign * v[i * d + order[j]];
