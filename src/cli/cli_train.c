@@ -256,7 +256,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     return 1;
   }
   uint32_t epochs_done;
-  char *ckpt_note = NULL, note[4200];
+  char *ckpt_note = NULL, note[4200] = "";
   vaecl_dataset val = {0};
   vaecl_model *m = make_model(be, &a, &epochs_done, &ckpt_note);
   int rc = m ? 0 : -1;
@@ -275,11 +275,6 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     printf("%s already has %u epochs, and --epochs (the total) is %ld: nothing to do\n", a.resume,
            epochs_done, a.epochs);
   } else if (rc == 0) {
-    printf("vaecl %s: %zu images from %s, model %s, %zu parameters, batch %ld, device %s\n",
-           VAECL_VERSION, data.count, a.data_dir, vaecl_model_get_spec(m)->source,
-           vaecl_model_parameter_count(m), a.batch, be->device_name);
-    if (epochs_done)
-      printf("resuming from %s after epoch %u\n", a.resume, epochs_done);
     char out_prefix[4096], resume_prefix[4096];
     cli_plot_prefix(a.out, out_prefix, sizeof out_prefix);
     if (a.resume)
@@ -290,6 +285,13 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
                          val.count > 0, !a.no_plots) != 0) {
       fprintf(stderr, "vaecl train: %s; move it away or fix it\n", vaecl_last_error());
       rc = -3;
+    }
+    if (rc == 0) {
+      printf("vaecl %s: %zu images from %s, model %s, %zu parameters, batch %ld, device %s\n",
+             VAECL_VERSION, data.count, a.data_dir, vaecl_model_get_spec(m)->source,
+             vaecl_model_parameter_count(m), a.batch, be->device_name);
+      if (epochs_done)
+        printf("resuming from %s after epoch %u\n", a.resume, epochs_done);
     }
     vaecl_train_options opt = vaecl_train_defaults();
     opt.epochs = (int)a.epochs;
