@@ -61,6 +61,15 @@ static int parse_row(cli_history *h, const char *path, int line_no, char *line) 
   return add_row(h, row);
 }
 
+/* Whether line is the header of a run with the other validation choice. */
+static int is_other_header(const cli_history *h, const char *line) {
+  cli_history other = *h;
+  char buf[512];
+  other.has_val = !h->has_val;
+  header(&other, buf, sizeof buf);
+  return strcmp(line, buf) == 0;
+}
+
 /* The rows of an earlier run up to epoch `keep`; later ones (an epoch whose checkpoint was
  * never written) are dropped. A missing file is an empty history. */
 static int load(cli_history *h, const char *path, uint32_t keep) {
@@ -74,8 +83,10 @@ static int load(cli_history *h, const char *path, uint32_t keep) {
     line_no++;
     line[strcspn(line, "\r\n")] = '\0';
     if (line_no == 1 && strcmp(line, want) != 0)
-      rc = vaecl_fail("%s: its columns are not %s (a run %s validation?)", path, want,
-                      h->has_val ? "without" : "with");
+      rc = vaecl_fail("%s: its columns are not %s%s", path, want,
+                      is_other_header(h, line) ? (h->has_val ? " (a run without validation)"
+                                                             : " (a run with validation)")
+                                               : "");
     else if (line_no > 1 && (rc = parse_row(h, path, line_no, line)) == 0 &&
              h->data[(h->rows - 1) * (size_t)columns(h)] > keep)
       h->rows--; /* beyond the checkpoint */
