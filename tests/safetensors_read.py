@@ -121,7 +121,8 @@ def checksum_v3(metadata, tensors, data):
     """Format 3's CRC-32: vaecl's metadata keys as "key\\0value\\0" in byte order,
     then "name\\0F32\\0d0,d1,...\\0" per tensor in data order, then the data."""
     parts = []
-    covered = {"adam_steps", "batch", "epochs_done", "format", "format_version", "model", "seed"}
+    covered = {"adam_steps", "batch", "epochs_done", "format", "format_version", "model", "seed",
+               "validation"}
     for key in sorted(k for k in metadata if k in covered):  # code point = UTF-8 order
         parts += [key, metadata[key]]
     for name, array in tensors:

@@ -1,5 +1,6 @@
 /* The vaecl command as a user meets it: help, device listing, errors that name the
  * problem and the fix, and a short real training run with resume. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,15 @@ static void expect(const char *env, const char *args, int code, const char *must
   ck_assert_msg(rc == code, "vaecl %s: exit %d, expected %d; output:\n%s", args, rc, code, out);
   ck_assert_msg(strstr(out, must_contain), "vaecl %s: output lacks '%s':\n%s", args, must_contain,
                 out);
+  free(out);
+}
+
+/* Runs vaecl and checks its exit code and that the output lacks a text. */
+static void expect_without(const char *args, int code, const char *must_lack) {
+  char *out;
+  const int rc = run("", args, &out);
+  ck_assert_msg(rc == code, "vaecl %s: exit %d, expected %d; output:\n%s", args, rc, code, out);
+  ck_assert_msg(!strstr(out, must_lack), "vaecl %s: output has '%s':\n%s", args, must_lack, out);
   free(out);
 }
 
@@ -118,6 +128,7 @@ START_TEST(train_reports_keras_metrics_and_resumes) {
   expect("", args, 0, "- kl_loss: ");
   /* the first step compiles kernels: reported apart, not folded into ms/step */
   expect("", args, 0, "(the first step took");
+  expect_without(args, 0, "val_");
   struct stat st;
   char ckpt[4400];
   snprintf(ckpt, sizeof ckpt, "%s/m.ckpt", workdir);
@@ -149,6 +160,143 @@ START_TEST(train_reports_keras_metrics_and_resumes) {
   ck_assert_int_eq(fputc('X', f), 'X');
   ck_assert_int_eq(fclose(f), 0);
   expect("", args, 2, "m.ckpt"); /* a bad input: refused before the device, exit 2 */
+}
+END_TEST
+
+/* The lines of a text file (at most max, each at most 1023 bytes, newlines removed). */
+static int read_lines(const char *path, char lines[][1024], int max) {
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "%s missing", path);
+  int n = 0;
+  while (n < max && fgets(lines[n], 1024, f)) {
+    lines[n][strcspn(lines[n], "\n")] = '\0';
+    n++;
+  }
+  ck_assert_int_eq(fclose(f), 0);
+  return n;
+}
+
+/* A history row's fields: the epoch and the count of comma-separated numbers. */
+static int row_fields(const char *line, long *epoch) {
+  char *end;
+  *epoch = strtol(line, &end, 10);
+  int n = 1;
+  for (const char *p = end; *p == ','; n++) {
+    const double v = strtod(p + 1, &end);
+    ck_assert_msg(end != p + 1 && isfinite(v), "bad number in '%s'", line);
+    p = end;
+  }
+  return n;
+}
+
+/* A PNG's width and height from its IHDR chunk. */
+static void png_size(const char *path, unsigned *w, unsigned *h) {
+  unsigned char b[24];
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "%s missing", path);
+  ck_assert_uint_eq(fread(b, 1, 24, f), 24);
+  fclose(f);
+  ck_assert_mem_eq(b, "\x89PNG\r\n\x1a\n", 8);
+  *w = (unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19];
+  *h = (unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23];
+}
+
+static const char val_header[] = "epoch,loss,reconstruction_loss,kl_loss,val_loss,"
+                                 "val_reconstruction_loss,val_kl_loss,seconds";
+
+/* --val-split: Keras' val_ metrics on every epoch line, and --resume keeps the split. */
+START_TEST(train_validates_and_resumes_the_same_split) {
+  char args[16000], base[4600];
+  snprintf(base, sizeof base, "train --data '%s' --batch 64 --no-plots", datadir);
+  snprintf(args, sizeof args, "%s --limit 128 --epochs 1 --val-split 0.25 --out '%s/v.ckpt'", base,
+           workdir);
+  expect("", args, 0, "validation: 32 of 128 images held out (--val-split 0.25, seed 1)");
+  expect("", args, 0, "96 images from");
+  expect("", args, 0, " - val_loss: ");
+  expect("", args, 0, " - val_reconstruction_loss: ");
+  expect("", args, 0, " - val_kl_loss: ");
+  /* the history: a header and one row of 8 numbers; the loss figure (no --no-plots here) */
+  char path[4400], lines[8][1024];
+  long epoch;
+  snprintf(path, sizeof path, "%s/v-history.csv", workdir);
+  ck_assert_int_eq(read_lines(path, lines, 8), 2);
+  ck_assert_str_eq(lines[0], val_header);
+  ck_assert_int_eq(row_fields(lines[1], &epoch), 8);
+  ck_assert_int_eq(epoch, 1);
+  snprintf(args, sizeof args,
+           "train --data '%s' --batch 64 --limit 128 --epochs 1 "
+           "--val-split 0.25 --out '%s/v.ckpt'",
+           datadir, workdir);
+  expect("", args, 0, "v-loss.png");
+  snprintf(path, sizeof path, "%s/v-loss.png", workdir);
+  unsigned w, h;
+  png_size(path, &w, &h);
+  ck_assert_msg(w >= 600 && h >= 400, "loss figure of %ux%u", w, h);
+  snprintf(args, sizeof args, "%s --limit 128 --epochs 2 --val-split 0.5 --resume '%s/v.ckpt'",
+           base, workdir);
+  expect("", args, 2, "was trained with --val-split 0.25, not --val-split 0.5");
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 2 --resume '%s/v.ckpt'", base, workdir);
+  expect("", args, 2, "pass the same --data and --limit");
+  snprintf(args, sizeof args, "%s --limit 128 --epochs 2 --resume '%s/v.ckpt' --out '%s/v2.ckpt'",
+           base, workdir, workdir);
+  expect("", args, 0, "Epoch 2/2");
+  expect("", args, 0, "32 of 128 images held out");
+  expect("", args, 0, " - val_loss: ");
+  /* The resumed run's history goes on from the original's, which stays as it was. */
+  snprintf(path, sizeof path, "%s/v2-history.csv", workdir);
+  ck_assert_int_eq(read_lines(path, lines, 8), 3);
+  ck_assert_str_eq(lines[0], val_header);
+  for (int r = 1; r <= 2; r++) {
+    ck_assert_int_eq(row_fields(lines[r], &epoch), 8);
+    ck_assert_int_eq(epoch, r);
+  }
+  char first_row[1024];
+  snprintf(first_row, sizeof first_row, "%s", lines[1]);
+  snprintf(path, sizeof path, "%s/v-history.csv", workdir);
+  ck_assert_int_eq(read_lines(path, lines, 8), 2);
+  ck_assert_str_eq(lines[1], first_row);
+  /* Rows past the checkpoint (a crash after the history, before the checkpoint) go. */
+  FILE *f = fopen(path, "a");
+  ck_assert_ptr_nonnull(f);
+  fputs("2,1,1,1,1,1,1,1\n3,1,1,1,1,1,1,1\n", f);
+  ck_assert_int_eq(fclose(f), 0);
+  snprintf(args, sizeof args, "%s --limit 128 --epochs 2 --resume '%s/v.ckpt' --out '%s/v.ckpt'",
+           base, workdir, workdir);
+  expect("", args, 0, "Epoch 2/2");
+  ck_assert_int_eq(read_lines(path, lines, 8), 3);
+  ck_assert_str_eq(lines[1], first_row);
+  ck_assert_int_eq(row_fields(lines[2], &epoch), 8);
+  ck_assert_int_eq(epoch, 2);
+  ck_assert_msg(strncmp(lines[2], "2,1,", 4) != 0, "the stale row 2 was kept: %s", lines[2]);
+  /* A run without validation cannot gain one on resume: its history has no val columns. */
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 1 --out '%s/plain.ckpt'", base, workdir);
+  expect("", args, 0, "Epoch 1/1");
+  snprintf(path, sizeof path, "%s/plain-history.csv", workdir);
+  ck_assert_int_eq(read_lines(path, lines, 8), 2);
+  ck_assert_str_eq(lines[0], "epoch,loss,reconstruction_loss,kl_loss,seconds");
+  ck_assert_int_eq(row_fields(lines[1], &epoch), 5);
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 2 --val-split 0.5 --resume '%s/plain.ckpt'",
+           base, workdir);
+  expect("", args, 2, "was trained with no validation");
+  /* A history that is not this run's is refused, not overwritten. */
+  f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("epoch,something,else\n1,2,3\n", f);
+  ck_assert_int_eq(fclose(f), 0);
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 2 --resume '%s/plain.ckpt'", base, workdir);
+  expect("", args, 2, "plain-history.csv: its columns are not");
+  ck_assert_int_eq(read_lines(path, lines, 8), 2);
+  ck_assert_str_eq(lines[0], "epoch,something,else");
+  snprintf(args, sizeof args, "%s --val-split 0.1 --val-data '%s'", base, datadir);
+  expect("", args, 2, "pick one");
+  expect("", "train --val-split 1", 2, "--val-split expects a number");
+  snprintf(args, sizeof args, "%s --limit 64 --val-data /nonexistent/val", base);
+  expect("", args, 1, "/nonexistent/val");
+  /* --val-data: a data set of its own, whole (the fixture again) */
+  snprintf(args, sizeof args, "%s --limit 64 --epochs 1 --val-data '%s' --out '%s/vd.ckpt'", base,
+           datadir, workdir);
+  expect("", args, 0, "validation: 1024 images from");
+  expect("", args, 0, " - val_kl_loss: ");
 }
 END_TEST
 
@@ -245,6 +393,7 @@ int main(void) {
   tcase_add_test(tc, no_icd_names_the_fix);
   tcase_add_test(tc, train_reports_keras_metrics_and_resumes);
   tcase_add_test(tc, interrupt_saves_and_resumes);
+  tcase_add_test(tc, train_validates_and_resumes_the_same_split);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   test_remove_tree(workdir);

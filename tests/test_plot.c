@@ -144,17 +144,22 @@ static void expect_white_border(const image *im, int width) {
 
 /* The axis labels: below the x tick labels, and left of the y tick labels, each clear of them
  * (a label touching a tick label would not be a band of its own with exactly its own ink). */
-static void expect_axis_labels(const image *im, const vaecl_plot_layout *a) {
+static void expect_axis_names(const image *im, const vaecl_plot_layout *a, const char *x,
+                              const char *y) {
   int b[4][2], box[4];
-  /* Below the frame: rows of tick marks, tick labels, z[0]. */
+  /* Below the frame: rows of tick marks, tick labels, the x axis name. */
   ck_assert_int_eq(bands(im, 0, a->y + a->h + 1, im->w, im->h, 0, b, 4), 3);
-  expect_text(im, 0, b[2][0], im->w, b[2][1], "z[0]", 0, box);
+  expect_text(im, 0, b[2][0], im->w, b[2][1], x, 0, box);
   ck_assert_int_le(abs((box[0] + box[2]) / 2 - (a->x + a->w / 2)), 10);
-  /* Left of the frame, above the x labels: z[1] first, then the tick labels' characters. */
+  /* Left of the frame, above the x labels: the y name first, then the tick labels. */
   int c[64][2];
   ck_assert_int_ge(bands(im, 0, 0, a->x - 1, a->y + a->h + 1, 1, c, 64), 3);
-  expect_text(im, c[0][0], 0, c[0][1], a->y + a->h + 1, "z[1]", 1, box);
+  expect_text(im, c[0][0], 0, c[0][1], a->y + a->h + 1, y, 1, box);
   ck_assert_int_le(abs((box[1] + box[3]) / 2 - (a->y + a->h / 2)), 10);
+}
+
+static void expect_axis_labels(const image *im, const vaecl_plot_layout *a) {
+  expect_axis_names(im, a, "z[0]", "z[1]");
 }
 
 /* ---- latent grid ---- */
@@ -662,6 +667,173 @@ START_TEST(clusters_many_classes_with_long_names) {
 }
 END_TEST
 
+/* ---- named axes ---- */
+
+START_TEST(figures_name_their_axes) {
+  float *images = grid_images(3, 4, 4);
+  ck_assert_msg(vaecl_plot_latent_grid_named(file, images, 3, 4, 4, 1, -1, 1, "z[3]", "z[17]") == 0,
+                "%s", vaecl_last_error());
+  vaecl_plot_layout a;
+  ck_assert_int_eq(vaecl_plot_latent_grid_layout(3, 4, 4, -1, 1, &a), 0);
+  image im = load(file);
+  /* a taller name than z[1] beside a short grid moves the grid down, so find it again */
+  ck_assert_int_eq(im.w, a.width);
+  free(im.px);
+  ck_assert_int_eq(
+      vaecl_plot_latent_grid_named(file, images, 10, 28, 28, 1, -1, 1, "z[3]", "z[17]"), 0);
+  ck_assert_int_eq(vaecl_plot_latent_grid_layout(10, 28, 28, -1, 1, &a), 0);
+  im = load(file);
+  expect_axis_names(&im, &a, "z[3]", "z[17]");
+  free(im.px);
+  free(images);
+  float m[6] = {0, 0, 1, 2, -1, 3};
+  unsigned char lab[3] = {0, 1, 2};
+  ck_assert_int_eq(
+      vaecl_plot_label_clusters_named(file, m, lab, 3, 3, NULL, "PC1 (60%)", "PC2 (30%)"), 0);
+  vaecl_plot_label_clusters_layout(&a);
+  im = load(file);
+  expect_axis_names(&im, &a, "PC1 (60%)", "PC2 (30%)");
+  free(im.px);
+  ck_assert_int_eq(vaecl_plot_label_clusters_named(file, m, lab, 3, 3, NULL, NULL, "y"), -1);
+  ck_assert_error_has("no axis names");
+}
+END_TEST
+
+/* ---- loss curves ---- */
+
+#define MARK 3 /* the documented point disc radius */
+
+/* Pixels of colour c in [x0,x1) x [y0,y1): the leftmost column and topmost row (-1: none). */
+static long colour_extent(const image *im, const unsigned char c[3], int x0, int y0, int x1, int y1,
+                          int *left, int *top) {
+  long n = 0;
+  *left = *top = -1;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      if (is_rgb(im, x, y, c)) {
+        n++;
+        if (*left < 0 || x < *left)
+          *left = x;
+        if (*top < 0 || y < *top)
+          *top = y;
+      }
+  return n;
+}
+
+/* The pixel of v on an axis of n pixels whose limits are the data range plus 5% each side. */
+static int expected_pixel(double v, double lo, double hi, int n) {
+  const double l = lo - 0.05 * (hi - lo), h = hi + 0.05 * (hi - lo);
+  return (int)lround((v - l) / (h - l) * (n - 1));
+}
+
+START_TEST(curves_points_axes_and_legend) {
+  const double x[5] = {1, 2, 3, 4, 5}, loss[5] = {500, 420, 380, 350, 300},
+               val[5] = {480, 430, NAN, 360, 340};
+  const vaecl_plot_curve curves[2] = {{"loss", loss}, {"val_loss", val}};
+  ck_assert_msg(vaecl_plot_curves(file, x, 5, curves, 2, "epoch", "loss") == 0, "%s",
+                vaecl_last_error());
+  vaecl_plot_layout a;
+  ck_assert_int_eq(vaecl_plot_curves_layout(x, 5, curves, 2, &a), 0);
+  image im = load(file);
+  ck_assert_int_eq(im.w, a.width);
+  ck_assert_int_eq(im.h, a.height);
+  expect_white_border(&im, 10);
+  expect_axis_names(&im, &a, "epoch", "loss");
+  /* Each curve's first point: its disc's left and top edges, in the left half (the legend is
+   * at the top right). y limits: 300..500 plus 5%. */
+  for (int k = 0; k < 2; k++) {
+    int left, top;
+    ck_assert_int_gt(
+        colour_extent(&im, vaecl_plot_palette[k], a.x, a.y, a.x + a.w / 2, a.y + a.h, &left, &top),
+        0);
+    ck_assert_int_eq(left, a.x + expected_pixel(1, 1, 5, a.w) - MARK);
+    const double first = k ? val[0] : loss[0];
+    ck_assert_int_eq(top, a.y + a.h - 1 - expected_pixel(first, 300, 500, a.h) - MARK);
+  }
+  /* The val curve has a gap around epoch 3 (NaN): nothing of its colour between the discs of
+   * epochs 2 and 4, below the legend; the loss curve passes there. */
+  const int x2 = a.x + expected_pixel(2, 1, 5, a.w), x4 = a.x + expected_pixel(4, 1, 5, a.w);
+  int left, top;
+  ck_assert_int_eq(colour_extent(&im, vaecl_plot_palette[1], x2 + MARK + 1, a.y + a.h / 3,
+                                 x4 - MARK, a.y + a.h, &left, &top),
+                   0);
+  ck_assert_int_gt(colour_extent(&im, vaecl_plot_palette[0], x2 + MARK + 1, a.y + a.h / 3,
+                                 x4 - MARK, a.y + a.h, &left, &top),
+                   0);
+  /* The legend in the top right quarter: a black frame (the outermost black there) around
+   * both colours' swatches and then the names, one line each. */
+  const int lx = a.x + a.w / 2, ly = a.y + a.h / 4;
+  int box[4] = {im.w, im.h, 0, 0};
+  static const unsigned char blk[3] = {0, 0, 0};
+  for (int y = a.y; y < ly; y++)
+    for (int xx = lx; xx < a.x + a.w; xx++)
+      if (is_rgb(&im, xx, y, blk)) {
+        box[0] = xx < box[0] ? xx : box[0], box[1] = y < box[1] ? y : box[1];
+        box[2] = xx + 1 > box[2] ? xx + 1 : box[2], box[3] = y + 1 > box[3] ? y + 1 : box[3];
+      }
+  ck_assert_int_lt(box[0], box[2]);
+  int cols[64][2], rows[4][2], tb[4];
+  const int nc = bands(&im, box[0] + 1, box[1] + 1, box[2] - 1, box[3] - 1, 1, cols, 64);
+  ck_assert_int_ge(nc, 2);
+  for (int k = 0; k < 2; k++) /* the swatches: the first column band */
+    ck_assert_int_gt(colour_extent(&im, vaecl_plot_palette[k], cols[0][0], box[1], cols[0][1],
+                                   box[3], &left, &top),
+                     20);
+  const int tx = cols[1][0];
+  ck_assert_int_eq(bands(&im, tx, box[1] + 1, box[2] - 1, box[3] - 1, 0, rows, 4), 2);
+  expect_text(&im, tx, rows[0][0], box[2] - 1, rows[0][1], "loss", 0, tb);
+  expect_text(&im, tx, rows[1][0], box[2] - 1, rows[1][1], "val_loss", 0, tb);
+  free(im.px);
+}
+END_TEST
+
+START_TEST(curves_change_with_each_epoch) {
+  const double x[4] = {1, 2, 3, 4}, loss[4] = {540, 400, 350, 330};
+  vaecl_plot_curve c = {"loss", loss};
+  char again[4200];
+  snprintf(again, sizeof again, "%s/again.png", dir);
+  ck_assert_int_eq(vaecl_plot_curves(file, x, 3, &c, 1, "epoch", "loss"), 0);
+  ck_assert_int_eq(vaecl_plot_curves(again, x, 3, &c, 1, "epoch", "loss"), 0);
+  image a = load(file), b = load(again);
+  ck_assert_int_eq(a.w, b.w);
+  ck_assert_mem_eq(a.px, b.px, (size_t)a.w * a.h * 3); /* the same history, the same figure */
+  ck_assert_int_eq(vaecl_plot_curves(again, x, 4, &c, 1, "epoch", "loss"), 0);
+  free(b.px);
+  b = load(again);
+  ck_assert_int_eq(a.w * a.h, b.w * b.h);
+  ck_assert_msg(memcmp(a.px, b.px, (size_t)a.w * a.h * 3) != 0, "a fourth epoch changed nothing");
+  free(a.px);
+  free(b.px);
+  /* a single epoch draws one point */
+  ck_assert_msg(vaecl_plot_curves(file, x, 1, &c, 1, "epoch", "loss") == 0, "%s",
+                vaecl_last_error());
+  a = load(file);
+  int left, top;
+  vaecl_plot_layout l;
+  ck_assert_int_eq(vaecl_plot_curves_layout(x, 1, &c, 1, &l), 0);
+  ck_assert_int_eq(colour_extent(&a, vaecl_plot_palette[0], l.x, l.y + l.h / 3, l.x + l.w,
+                                 l.y + l.h, &left, &top),
+                   (2 * MARK + 1) * (2 * MARK + 1) - 4 * 3); /* the disc alone */
+  free(a.px);
+}
+END_TEST
+
+START_TEST(curves_refuse_bad_arguments) {
+  const double x[3] = {1, 3, 2}, y[3] = {1, 2, 3};
+  vaecl_plot_curve c = {"loss", y};
+  ck_assert_int_eq(vaecl_plot_curves(file, x, 0, &c, 1, "epoch", "loss"), -1);
+  ck_assert_error_has("no points");
+  ck_assert_int_eq(vaecl_plot_curves(file, x, 3, &c, 1, "epoch", "loss"), -1);
+  ck_assert_error_has("increasing");
+  ck_assert_int_eq(vaecl_plot_curves(file, x, 2, &c, 0, "epoch", "loss"), -1);
+  ck_assert_error_has("1 to 10");
+  c.name = NULL;
+  ck_assert_int_eq(vaecl_plot_curves(file, x, 2, &c, 1, "epoch", "loss"), -1);
+  ck_assert_error_has(file);
+  ck_assert_int_ne(access(file, F_OK), 0);
+}
+END_TEST
+
 /* ---- files ---- */
 
 START_TEST(unwritable_path_is_named) {
@@ -744,6 +916,10 @@ static Suite *plot_suite(void) {
   tcase_add_test(tc, clusters_numbered_classes);
   tcase_add_test(tc, class_colours);
   tcase_add_test(tc, clusters_many_classes_with_long_names);
+  tcase_add_test(tc, figures_name_their_axes);
+  tcase_add_test(tc, curves_points_axes_and_legend);
+  tcase_add_test(tc, curves_change_with_each_epoch);
+  tcase_add_test(tc, curves_refuse_bad_arguments);
   tcase_add_test(tc, unwritable_path_is_named);
   tcase_add_test(tc, replaces_atomically);
   tcase_add_test(tc, font_covers_printable_ascii);

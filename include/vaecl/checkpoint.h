@@ -12,6 +12,8 @@
  *   above in byte order as "key\0value\0" (keys other tools add are neither read
  *   nor covered), each tensor in data order as
  *   "name\0F32\0d0,d1,...\0" (an empty shape for a scalar), then the data bytes.
+ *   "validation" only when training validated: what it held out (see vaecl train),
+ *   covered by the checksum like the keys above.
  *   Format 2 (vaecl 0.2 development builds) checked only the model text and the data;
  *   it still loads.
  * Written to a temporary file, flushed, fsync'd and renamed, so a crash never
@@ -46,6 +48,7 @@ typedef struct {
   uint64_t adam_steps;     /* optimizer steps taken, for Adam's bias correction */
   uint32_t batch;          /* the batch size training used; 0 when unknown (format 1) */
   uint32_t format_version; /* of the file loaded: 1, 2 or 3 */
+  char *validation;        /* the run's validation choice, or NULL (owned after load) */
   size_t tensor_count;
   vaecl_ckpt_tensor *tensors; /* tensor_count entries (owned after load) */
 } vaecl_checkpoint;

@@ -70,6 +70,16 @@ size_t vaecl_dataset_image_size(const vaecl_dataset *);
  * class_names stay as they are. */
 void vaecl_dataset_truncate(vaecl_dataset *, size_t n);
 
+/* Splits `all` into training and validation images: round(fraction * count) images (at least
+ * 1, at most count - 1) are held out, chosen by a permutation that depends only on (seed, count),
+ * so the same data, fraction and seed always hold out the same images. Both parts keep the
+ * original order, the labels, class_count and class names; they are new data sets to free with
+ * vaecl_dataset_free. fraction must be in (0, 1) and count at least 2. */
+int vaecl_dataset_split(const vaecl_dataset *all, double fraction, uint64_t seed,
+                        vaecl_dataset *train, vaecl_dataset *val);
+/* How many of count images vaecl_dataset_split holds out for fraction (count >= 2). */
+size_t vaecl_dataset_split_count(size_t count, double fraction);
+
 /* Frees the pixels, labels and class names and zeroes *d; safe on a zeroed struct. */
 void vaecl_dataset_free(vaecl_dataset *);
 

@@ -52,6 +52,13 @@ int vaecl_model_train_step(vaecl_model *, const vb_buf *images, int batch, uint6
  * tests (vaecl_model_read_grad). Also adds to the running sums. */
 int vaecl_model_compute_gradients(vaecl_model *, const vb_buf *images, int batch, uint64_t step);
 
+/* The loss of one batch without training: the same forward pass, sampling and loss as a
+ * training step, with the sampling noise drawn at (seed, step), so the same call gives the
+ * same figures. *recon and *kl get the batch means (the KL unweighted by beta). Leaves the
+ * weights, gradients, Adam's state and the training running sums as they were. Blocks. */
+int vaecl_model_evaluate_batch(vaecl_model *, const vb_buf *images, int batch, uint64_t seed,
+                               uint64_t step, double *recon, double *kl);
+
 /* The running sums since the last reset: sums[0] reconstruction, sums[1] KL (each a
  * sum of per-batch means; the KL is not weighted by beta). Blocks until the device
  * is done. */

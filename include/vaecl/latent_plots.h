@@ -25,6 +25,21 @@ int vaecl_plot_decoded_grid(vaecl_model *, const char *path, int n, double exten
  * unlabelled data set is drawn in one colour. */
 int vaecl_plot_encoded_means(vaecl_model *, vb_backend *, const vaecl_dataset *, const char *path);
 
+typedef struct {
+  int pca;             /* the latent is wider than two: the views below were chosen */
+  int dims[2];         /* the grid's dimensions, across and up ({0, 1} up to two) */
+  double explained[2]; /* with pca: the variance fractions of PC1 and PC2 */
+} vaecl_latent_figures_info;
+
+/* Both figures for any latent size. Up to two dimensions: exactly the two functions above.
+ * Wider: the grid varies the two dimensions with the largest mean KL over data (the ones the
+ * model uses most; vaecl/latent_stats.h), others at 0, with axes named "z[i]"; the scatter
+ * shows the means projected on their first two principal components, with axes named
+ * "PC1 (N% of variance)" and "PC2 (...)". info (may be NULL) says what was drawn. */
+int vaecl_plot_latent_figures(vaecl_model *, vb_backend *, const vaecl_dataset *,
+                              const char *grid_path, const char *clusters_path, int n,
+                              double extent, vaecl_latent_figures_info *info);
+
 #ifdef __cplusplus
 }
 #endif

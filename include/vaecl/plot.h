@@ -23,6 +23,15 @@ int vaecl_plot_latent_grid(const char *path, const float *images, int n, int img
 int vaecl_plot_label_clusters(const char *path, const float *means, const unsigned char *labels,
                               size_t count, int class_count, const char *const *class_names);
 
+/* The same figures with other axis names than z[0] and z[1] (e.g. "z[3]", "PC1"). */
+int vaecl_plot_latent_grid_named(const char *path, const float *images, int n, int img_h, int img_w,
+                                 int channels, double zmin, double zmax, const char *xlabel,
+                                 const char *ylabel);
+int vaecl_plot_label_clusters_named(const char *path, const float *means,
+                                    const unsigned char *labels, size_t count, int class_count,
+                                    const char *const *class_names, const char *xlabel,
+                                    const char *ylabel);
+
 /* Details of the figures, for callers and tests that look at the pixels.
  *
  * Latent grid: each image pixel becomes a scale x scale block (scale 3, 2 or 1: the largest that
@@ -48,6 +57,22 @@ typedef struct {
 int vaecl_plot_latent_grid_layout(int n, int img_h, int img_w, double zmin, double zmax,
                                   vaecl_plot_layout *out);
 void vaecl_plot_label_clusters_layout(vaecl_plot_layout *out);
+
+/* A line chart against epoch, e.g. a training run's losses. */
+typedef struct {
+  const char *name;     /* in the legend */
+  const double *values; /* one per point; a non-finite value leaves a gap */
+} vaecl_plot_curve;
+/* x[i] (finite, increasing; 1 or more points) against each curve's values[i]: curve k in
+ * vaecl_plot_palette[k], 2 pixels wide, with a disc of radius 3 on each point, a legend at the top
+ * right naming the curves (1 to 10), ticks at nice numbers (whole numbers on x), xlabel and ylabel
+ * on the axes. */
+int vaecl_plot_curves(const char *path, const double *x, size_t points,
+                      const vaecl_plot_curve *curves, int count, const char *xlabel,
+                      const char *ylabel);
+/* The figure's layout for those arguments (the data area depends on the y tick labels). */
+int vaecl_plot_curves_layout(const double *x, size_t points, const vaecl_plot_curve *curves,
+                             int count, vaecl_plot_layout *out);
 
 /* matplotlib's qualitative 'tab10' colours (RGB), one per class. */
 extern const unsigned char vaecl_plot_palette[10][3];

@@ -20,11 +20,15 @@ extern "C" {
 typedef struct {
   int epoch, epochs; /* 1-based epoch, and the run's total */
   int step, steps;   /* steps done in this epoch, and its total */
-  double seconds;    /* since the epoch began */
+  double seconds;    /* since the epoch began (at the epoch's end: validation included) */
   double loss, reconstruction_loss, kl_loss;
   /* In the run's first epoch: its first step alone, waited for (it includes compiling
    * kernels on first use, seconds on PoCL); 0 in later epochs. Part of seconds. */
   double first_step_seconds;
+  /* At the epoch's end, when the options give validation data: the same three over the
+   * validation images (see vaecl/validate.h), after the epoch's last step. */
+  int has_val;
+  double val_loss, val_reconstruction_loss, val_kl_loss;
 } vaecl_epoch_metrics;
 
 typedef struct {
@@ -47,6 +51,13 @@ typedef struct {
   /* Polled before each step: once nonzero, the run stops after the current step,
    * saves and returns. A signal handler may set it. NULL: never stops early. */
   const volatile sig_atomic_t *stop;
+  /* Held-out images scored after every epoch (vaecl_validate, batches of `batch`, the
+   * noise keyed by `seed`); NULL: no validation. Never trained on, and the training
+   * trajectory is the same with or without it. */
+  const vaecl_dataset *val_data;
+  /* Stored in every checkpoint as its `validation` (vaecl/checkpoint.h), so a resumed run
+   * can repeat the same choice; NULL: none. */
+  const char *validation_note;
 } vaecl_train_options;
 
 typedef struct {

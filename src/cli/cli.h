@@ -9,6 +9,7 @@
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
 #include <vaecl/model_spec.h>
+#include <vaecl/train.h>
 
 typedef struct {
   int device;          /* --device N; -1: the backend's default choice */
@@ -50,6 +51,42 @@ int cli_write_plots(vaecl_model *, vb_backend *, const vaecl_dataset *, const ch
 int cli_check_prefix(const char *prefix);
 /* The default prefix for a checkpoint path: the path without its extension. */
 void cli_plot_prefix(const char *model_path, char *prefix, size_t size);
+
+/* train's validation choice: split in (0, 1) (0: none) or a data directory (NULL: none). */
+typedef struct {
+  double split;
+  const char *data;
+} cli_validation;
+/* For --resume: the checkpoint's note (NULL: it did not validate) decides. An option that
+ * contradicts it, a note vaecl does not know, or a split drawn from another number of
+ * images than data_count is refused with a message on stderr (-1: exit 2); else *asked
+ * becomes the checkpoint's choice (its data path points into ckpt_note). Does nothing for a new run
+ * (resume NULL). */
+int cli_validation_resolve(cli_validation *asked, const char *resume, const char *ckpt_note,
+                           size_t data_count);
+/* Holds out the validation images: a split of *data by seed (*data becomes the training
+ * part) or the data set at v->data, with the note for checkpoints in note ("" when v asks
+ * for none). Prints what it held out. -1 with a message. */
+int cli_validation_prepare(const cli_validation *v, uint64_t seed, vaecl_dataset *data,
+                           vaecl_dataset *val, char *note, size_t note_size);
+
+/* train's history files, PREFIX-history.csv and (when plot) PREFIX-loss.png. */
+typedef struct {
+  char csv[4200], png[4200];
+  int has_val, plot;
+  size_t rows, cap;
+  double *data; /* rows x columns: epoch, loss, reconstruction_loss, kl_loss, [the three
+                   val_ figures,] seconds */
+} cli_history;
+/* Starts the history under out_prefix; when resuming (resume_prefix not NULL), with the rows
+ * of resume_prefix's history up to epoch epochs_done (rows past it are dropped; a missing
+ * file starts an empty history). -1 with a message naming the file when it cannot be read
+ * or its columns are not this run's. */
+int cli_history_open(cli_history *, const char *out_prefix, const char *resume_prefix,
+                     uint32_t epochs_done, int has_val, int plot);
+/* Appends an epoch's row and rewrites both files (temporary file, then rename). */
+int cli_history_add(cli_history *, const vaecl_epoch_metrics *);
+void cli_history_free(cli_history *);
 
 /* Strict number parsing for options: the whole string, in range; else a message
  * naming the option. */

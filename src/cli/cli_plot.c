@@ -39,13 +39,20 @@ int cli_write_plots(vaecl_model *m, vb_backend *be, const vaecl_dataset *data, c
   char grid[4200], clusters[4200];
   snprintf(grid, sizeof grid, "%s-latent-grid.png", prefix);
   snprintf(clusters, sizeof clusters, "%s-clusters.png", prefix);
-  const vaecl_shape *in = &vaecl_model_get_spec(m)->input;
-  if (vaecl_plot_decoded_grid(m, grid, GRID_N, grid_extent, in->h, in->w, in->c) != 0)
+  vaecl_latent_figures_info info;
+  if (vaecl_plot_latent_figures(m, be, data, grid, clusters, GRID_N, grid_extent, &info) != 0)
     return -1;
+  if (info.pca) {
+    printf("wrote %s (decoded %dx%d grid over [-%g, %g]^2 of z[%d] and z[%d], the dimensions "
+           "with the largest mean KL; the others at 0)\n",
+           grid, GRID_N, GRID_N, grid_extent, grid_extent, info.dims[0], info.dims[1]);
+    printf("wrote %s (encoded means of %zu images by class, on their first two principal "
+           "components: %.0f%% and %.0f%% of the variance)\n",
+           clusters, data->count, 100 * info.explained[0], 100 * info.explained[1]);
+    return 0;
+  }
   printf("wrote %s (decoded %dx%d grid over [-%g, %g]^2)\n", grid, GRID_N, GRID_N, grid_extent,
          grid_extent);
-  if (vaecl_plot_encoded_means(m, be, data, clusters) != 0)
-    return -1;
   printf("wrote %s (encoded means of %zu images by class)\n", clusters, data->count);
   return 0;
 }
@@ -55,7 +62,9 @@ static void usage(FILE *f) {
              "\n"
              "Writes PREFIX-latent-grid.png (images decoded over a 10x10 grid of the latent\n"
              "plane [-0.5, 0.5]^2) and PREFIX-clusters.png (the encoded means of the data,\n"
-             "coloured by class).\n"
+             "coloured by class). A latent wider than two shows the two dimensions with the\n"
+             "largest mean KL (others at 0) and the means on their first two principal\n"
+             "components.\n"
              "\n"
              "options:\n"
              "  --model FILE    a checkpoint written by `vaecl train`\n"

@@ -31,6 +31,9 @@ static void usage(FILE *f) {
              "  --limit N       use only the first N images\n"
              "  --out FILE      checkpoint path (default vaecl-model.ckpt)\n"
              "  --resume FILE   continue from a checkpoint written by --out\n"
+             "  --val-split F   hold out the fraction F (0 < F < 1) of the images, chosen\n"
+             "                  from the seed, and report their loss after every epoch\n"
+             "  --val-data PATH report the loss of these images after every epoch\n"
              "  --no-plots      skip the figures written at the end (see vaecl plot --help)\n"
              "  --grid-window R the latent grid figure spans [-R, R]^2 (default 0.5, the\n"
              "                  Keras example's; trained means often spread over [-3, 3])\n"
@@ -46,15 +49,16 @@ static void usage(FILE *f) {
 typedef struct {
   const char *data_dir, *out, *resume;
   const char *model;
+  cli_validation val;
   long epochs, batch, limit;
   int no_plots, batch_given, seed_given;
   double lr, grid_window;
   long long seed;
 } train_args;
 
-static const char *const value_options[] = {"--data",   "--model",       "--out", "--resume",
-                                            "--epochs", "--batch",       "--lr",  "--seed",
-                                            "--limit",  "--grid-window", NULL};
+static const char *const value_options[] = {
+    "--data", "--model", "--out",         "--resume",    "--epochs",   "--batch", "--lr",
+    "--seed", "--limit", "--grid-window", "--val-split", "--val-data", NULL};
 
 static int parse(int argc, char **argv, train_args *a) {
   for (int i = 1; i < argc; i++) {
@@ -86,7 +90,13 @@ static int parse(int argc, char **argv, train_args *a) {
       a->out = v;
     else if (!strcmp(opt, "--resume"))
       a->resume = v;
-    else if (!strcmp(opt, "--epochs")) {
+    else if (!strcmp(opt, "--val-data"))
+      a->val.data = v;
+    else if (!strcmp(opt, "--val-split")) {
+      if (cli_parse_float(opt, v, 1e-9, 1 - 1e-9, &x))
+        return -1;
+      a->val.split = x;
+    } else if (!strcmp(opt, "--epochs")) {
       if (cli_parse_int(opt, v, 1, 100000, &a->epochs))
         return -1;
     } else if (!strcmp(opt, "--batch")) {
@@ -125,11 +135,17 @@ static void on_stop_signal(int sig) {
  * redrawn in place, in a log a plain line is written now and then. */
 typedef struct {
   int tty;
+  cli_history *history; /* NULL: none */
+  char failed[1024];    /* why the history could not be written ("" when it could) */
 } reporter;
 
 static void metrics_text(const vaecl_epoch_metrics *e, char *buf, size_t size) {
-  snprintf(buf, size, "loss: %.4f - reconstruction_loss: %.4f - kl_loss: %.4f", e->loss,
-           e->reconstruction_loss, e->kl_loss);
+  const int n = snprintf(buf, size, "loss: %.4f - reconstruction_loss: %.4f - kl_loss: %.4f",
+                         e->loss, e->reconstruction_loss, e->kl_loss);
+  if (e->has_val && n > 0 && (size_t)n < size)
+    snprintf(buf + n, size - (size_t)n,
+             " - val_loss: %.4f - val_reconstruction_loss: %.4f - val_kl_loss: %.4f", e->val_loss,
+             e->val_reconstruction_loss, e->val_kl_loss);
 }
 
 static void on_epoch_begin(void *user, int epoch, int epochs) {
@@ -148,8 +164,8 @@ static void on_progress(void *user, const vaecl_epoch_metrics *e) {
 }
 
 static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
-  const reporter *r = user;
-  char m[256];
+  reporter *r = user;
+  char m[512];
   if (r->tty)
     fprintf(stderr, "\r\033[K");
   metrics_text(e, m, sizeof m);
@@ -163,6 +179,11 @@ static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
            "ms/step leaves it out)\n",
            e->first_step_seconds);
   fflush(stdout);
+  /* A history that cannot be written stops the run (after this epoch's checkpoint). */
+  if (r->history && !r->failed[0] && cli_history_add(r->history, e) != 0) {
+    snprintf(r->failed, sizeof r->failed, "%s", vaecl_last_error());
+    stop_flag = 1;
+  }
 }
 
 /* --seed and --batch on --resume must agree with the checkpoint: the run continues
@@ -245,7 +266,12 @@ static void report_error(const char *what) {
 
 /* Reads and checks everything the user gave (model or checkpoint, --out, data)
  * before the device is touched: any problem there is exit code 2. */
-static int prepare(train_args *a, train_input *in, vaecl_dataset *data) {
+static int prepare(train_args *a, train_input *in, vaecl_dataset *data, vaecl_dataset *val,
+                   char *note, size_t note_size) {
+  if (a->val.split > 0 && a->val.data) {
+    fprintf(stderr, "vaecl train: --val-split and --val-data are two ways to validate; pick one\n");
+    return -1;
+  }
   if (a->model && a->resume) {
     fprintf(stderr, "vaecl train: --resume continues the checkpoint's own model; drop --model\n");
     return -1;
@@ -272,6 +298,18 @@ static int prepare(train_args *a, train_input *in, vaecl_dataset *data) {
             a->data_dir, vaecl_last_error());
     return -1;
   }
+  /* A conflict with the checkpoint's validation is a usage error too. */
+  if (cli_validation_resolve(&a->val, a->resume, in->ck.validation, data->count) != 0)
+    return -1;
+  if (in->ck.epochs_done < (uint32_t)a->epochs &&
+      cli_validation_prepare(&a->val, (uint64_t)a->seed, data, val, note, note_size) != 0) {
+    fprintf(stderr, "vaecl train: %s\n", vaecl_last_error());
+    return -1;
+  }
+  if (val->count && vaecl_dataset_check_fits(val, shape->h, shape->w, shape->c) != 0) {
+    fprintf(stderr, "vaecl train: --val-data %s: %s\n", a->val.data, vaecl_last_error());
+    return -1;
+  }
   return 0;
 }
 
@@ -287,11 +325,13 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     return CLI_EXIT_USAGE;
   train_input in;
   memset(&in, 0, sizeof in);
-  vaecl_dataset data = {0};
-  if (prepare(&a, &in, &data) != 0) {
+  vaecl_dataset data = {0}, val = {0};
+  char note[4200] = "";
+  if (prepare(&a, &in, &data, &val, note, sizeof note) != 0) {
     vaecl_model_spec_free(&in.spec);
     vaecl_checkpoint_free(&in.ck);
     vaecl_dataset_free(&data);
+    vaecl_dataset_free(&val);
     return CLI_EXIT_USAGE;
   }
   const uint32_t epochs_done = in.ck.epochs_done;
@@ -301,6 +341,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     vaecl_model_spec_free(&in.spec);
     vaecl_checkpoint_free(&in.ck);
     vaecl_dataset_free(&data);
+    vaecl_dataset_free(&val);
     return 0;
   }
   vb_backend *be = cli_backend_open(g->backend, g->device);
@@ -310,18 +351,32 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   int rc = m ? 0 : -1;
   vaecl_train_result result = {0};
   if (rc == 0) {
-    printf("vaecl %s: %zu images from %s, model %s, %zu parameters, batch %ld, device %s\n",
-           VAECL_VERSION, data.count, a.data_dir, vaecl_model_get_spec(m)->source,
-           vaecl_model_parameter_count(m), a.batch, be->device_name);
-    if (epochs_done)
-      printf("resuming from %s after epoch %u\n", a.resume, epochs_done);
-    reporter rep = {.tty = isatty(STDERR_FILENO)};
+    char out_prefix[4096], resume_prefix[4096];
+    cli_plot_prefix(a.out, out_prefix, sizeof out_prefix);
+    if (a.resume)
+      cli_plot_prefix(a.resume, resume_prefix, sizeof resume_prefix);
+    cli_history history;
+    reporter rep = {.tty = isatty(STDERR_FILENO), .history = &history};
+    if (cli_history_open(&history, out_prefix, a.resume ? resume_prefix : NULL, epochs_done,
+                         val.count > 0, !a.no_plots) != 0) {
+      fprintf(stderr, "vaecl train: %s; move it away or fix it\n", vaecl_last_error());
+      rc = -3;
+    }
+    if (rc == 0) {
+      printf("vaecl %s: %zu images from %s, model %s, %zu parameters, batch %ld, device %s\n",
+             VAECL_VERSION, data.count, a.data_dir, vaecl_model_get_spec(m)->source,
+             vaecl_model_parameter_count(m), a.batch, be->device_name);
+      if (epochs_done)
+        printf("resuming from %s after epoch %u\n", a.resume, epochs_done);
+    }
     vaecl_train_options opt = vaecl_train_defaults();
     opt.epochs = (int)a.epochs;
     opt.batch = (int)a.batch;
     opt.seed = (uint64_t)a.seed;
     opt.adam.learning_rate = (float)a.lr;
     opt.out_path = a.out;
+    opt.val_data = val.count ? &val : NULL;
+    opt.validation_note = note[0] ? note : NULL;
     opt.callbacks = (vaecl_train_callbacks){.user = &rep,
                                             .on_epoch_begin = on_epoch_begin,
                                             .on_progress = on_progress,
@@ -331,10 +386,16 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.stop = &stop_flag;
     signal(SIGINT, on_stop_signal); /* Ctrl-C, and a scheduler's polite kill */
     signal(SIGTERM, on_stop_signal);
-    rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
+    if (rc == 0)
+      rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    if (rc == 0 && result.interrupted) {
+    cli_history_free(&history);
+    if (rc == 0 && rep.failed[0]) {
+      fprintf(stderr, "vaecl train: %s; training stopped after epoch %u (saved in %s)\n",
+              rep.failed, result.epochs_done, a.out);
+      rc = -4;
+    } else if (rc == 0 && result.interrupted) {
       if (result.stopped_at_step)
         printf("interrupted at step %d of epoch %u\n", result.stopped_at_step,
                result.epochs_done + 1);
@@ -347,17 +408,21 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     } else if (rc == 0 && result.saved) {
       printf("saved %s\n", a.out);
     }
-    if (rc == 0 && !a.no_plots) {
-      char prefix[4096];
-      cli_plot_prefix(a.out, prefix, sizeof prefix);
-      rc = cli_write_plots(m, be, &data, prefix, a.grid_window);
-    }
+    if (rc == 0)
+      printf("wrote %s%s%s\n", history.csv, a.no_plots ? "" : " and ",
+             a.no_plots ? "" : history.png);
+    if (rc == 0 && !a.no_plots)
+      rc = cli_write_plots(m, be, &data, out_prefix, a.grid_window);
   }
   if (rc == -1)
     report_error(be ? "train" : "backend");
   vaecl_model_destroy(m);
   cli_backend_close(be);
   vaecl_dataset_free(&data);
+  vaecl_dataset_free(&val);
   /* Stopped by a signal: 128 + its number, as a shell reports a killed command. */
-  return rc == 0 ? 0 : rc == -2 ? 128 + (int)stop_flag : CLI_EXIT_FAILURE;
+  return rc == 0    ? 0
+         : rc == -2 ? 128 + (int)stop_flag
+         : rc == -3 ? CLI_EXIT_USAGE
+                    : CLI_EXIT_FAILURE;
 }

@@ -186,6 +186,7 @@ void vaecl_checkpoint_free(vaecl_checkpoint *c) {
       free(c->tensors[i].data);
   free(c->tensors);
   free(c->model_text);
+  free(c->validation);
   memset(c, 0, sizeof *c);
 }
 

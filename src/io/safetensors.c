@@ -118,8 +118,9 @@ int vaecl_safetensors_check(const char *path, const vaecl_checkpoint *c) {
  * which safetensors tools may add, are ignored on load and not covered), then each tensor
  * in data order as "name\0F32\0d0,d1,...\0", then the data bytes. Offsets are implied:
  * the reader checks that the tensors tile the data in that order. */
-static const char *const covered_keys[] = {"adam_steps",     "batch", "epochs_done", "format",
-                                           "format_version", "model", "seed"}; /* sorted */
+static const char *const covered_keys[] = {"adam_steps", "batch",          "epochs_done",
+                                           "format",     "format_version", "model",
+                                           "seed",       "validation"}; /* sorted */
 
 static uLong crc_string(uLong crc, const char *s) {
   return crc_update(crc, s, strlen(s) + 1); /* with its NUL, so "ab","c" != "a","bc" */
@@ -184,7 +185,8 @@ static json_t *build_metadata(const vaecl_checkpoint *c) {
       set(m, "format_version", json_string(version)) ||
       set(m, "model", json_string(c->model_text)) || set(m, "seed", json_string(seed)) ||
       set(m, "epochs_done", json_string(epochs)) || set(m, "adam_steps", json_string(steps)) ||
-      set(m, "batch", json_string(batch))) {
+      set(m, "batch", json_string(batch)) ||
+      (c->validation && set(m, "validation", json_string(c->validation)))) {
     json_decref(m);
     return NULL;
   }
@@ -476,6 +478,9 @@ static int parse_metadata(const char *path, json_t *root, vaecl_checkpoint *out,
     return vaecl_fail("%s: corrupt header: the metadata's model text is empty", path);
   if (!(out->model_text = strdup(model)))
     return vaecl_fail("%s: out of memory for the model text", path);
+  json_t *validation = json_object_get(meta, "validation"); /* optional */
+  if (validation && !(out->validation = strdup(json_string_value(validation))))
+    return vaecl_fail("%s: out of memory for the metadata", path);
   return 0;
 }
 

@@ -23,6 +23,7 @@ struct vaecl_model {
   int learned_variance;
   vb_buf *eps, *z, *dz;
   vb_buf *loss_elem, *kl_elem, *dlv_elem, *loss_sums;
+  vb_buf *eval_sums; /* evaluate_batch's own sums, apart from training's */
   uint64_t seed;
   uint64_t adam_steps;
 };
@@ -53,7 +54,8 @@ void vaecl_model_destroy(vaecl_model *m) {
     layer_release(m->be, &m->nodes[i]);
   free(m->nodes);
   release_param(m->be, &m->log_var);
-  vb_buf *bufs[] = {m->eps, m->z, m->dz, m->loss_elem, m->kl_elem, m->dlv_elem, m->loss_sums};
+  vb_buf *bufs[] = {m->eps,     m->z,        m->dz,        m->loss_elem,
+                    m->kl_elem, m->dlv_elem, m->loss_sums, m->eval_sums};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     ops(m)->release(m->be, bufs[i]);
   vaecl_model_spec_free(&m->spec);
@@ -154,12 +156,13 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_spec *spec, in
   for (int i = 0; i < m->node_count && rc == 0; i++)
     rc = layer_alloc(be, &m->nodes[i], m->nodes[i].name, max_batch, seed,
                      0xFFFFFFFF00000000ull + (uint64_t)i);
-  if (rc == 0 && (!(m->eps = layer_alloc_floats(be, layer_mul(b, L))) ||
-                  !(m->z = layer_alloc_floats(be, layer_mul(b, L))) ||
-                  !(m->dz = layer_alloc_floats(be, layer_mul(b, L))) ||
-                  !(m->loss_elem = layer_alloc_floats(be, layer_mul(b, img))) ||
-                  !(m->kl_elem = layer_alloc_floats(be, layer_mul(b, L))) ||
-                  !(m->loss_sums = layer_alloc_floats(be, 2))))
+  if (rc == 0 &&
+      (!(m->eps = layer_alloc_floats(be, layer_mul(b, L))) ||
+       !(m->z = layer_alloc_floats(be, layer_mul(b, L))) ||
+       !(m->dz = layer_alloc_floats(be, layer_mul(b, L))) ||
+       !(m->loss_elem = layer_alloc_floats(be, layer_mul(b, img))) ||
+       !(m->kl_elem = layer_alloc_floats(be, layer_mul(b, L))) ||
+       !(m->loss_sums = layer_alloc_floats(be, 2)) || !(m->eval_sums = layer_alloc_floats(be, 2))))
     rc = -1;
   if (rc == 0 && spec->output == VAECL_OUTPUT_GAUSSIAN)
     rc = alloc_log_var(m);
@@ -268,6 +271,42 @@ int vaecl_model_train_step(vaecl_model *m, const vb_buf *images, int batch, uint
     if (ops(m)->adam(m->be, p->value, p->grad, p->m, p->v, p->count, &s) != 0)
       return -1;
   }
+  return 0;
+}
+
+/* Forward only. The ops still write the activations' scratch gradients (dy, dz, dstats),
+ * which the next training step overwrites before reading; no parameter, parameter gradient,
+ * Adam moment or training loss sum is touched. */
+int vaecl_model_evaluate_batch(vaecl_model *m, const vb_buf *images, int batch, uint64_t seed,
+                               uint64_t step, double *recon, double *kl) {
+  if (check_batch(m, batch) != 0)
+    return -1;
+  const vb_ops *o = ops(m);
+  layer *n = m->nodes;
+  const int L = m->spec.latent, H = m->heads;
+  const size_t pixels = (size_t)batch * vaecl_model_image_size(m);
+  const float inv_batch = 1.0f / (float)batch;
+  float host[2];
+  layer *out = &n[m->node_count - 1];
+  int rc = layer_zero(m->be, m->eval_sums, 2) != 0 || encoder_forward(m, images, batch) != 0 ||
+           o->sample(m->be, n[H].y, m->eps, m->z, batch, L, seed, step) != 0 ||
+           decoder_forward(m, batch) != 0;
+  if (!rc && m->spec.output == VAECL_OUTPUT_BERNOULLI)
+    rc = o->bce_logits(m->be, out->y, images, out->dy, m->loss_elem, pixels, inv_batch) != 0;
+  else if (!rc)
+    rc = o->gaussian_nll(m->be, out->y, images, m->log_var.value, out->dy, m->loss_elem, NULL,
+                         pixels, inv_batch) != 0;
+  /* The KL per element comes with the sampling's backward pass (from a zero dz: never
+   * reading stale values); its dstats are scratch. */
+  if (rc || o->accumulate(m->be, m->eval_sums, 0, m->loss_elem, pixels, inv_batch) != 0 ||
+      layer_zero(m->be, m->dz, (size_t)batch * L) != 0 ||
+      o->sample_kl_backward(m->be, n[H].y, m->eps, m->dz, n[H].dy, m->kl_elem, batch, L, 0.0f) !=
+          0 ||
+      o->accumulate(m->be, m->eval_sums, 1, m->kl_elem, (size_t)batch * L, inv_batch) != 0 ||
+      o->read(m->be, m->eval_sums, 0, host, sizeof host) != 0)
+    return -1;
+  *recon = host[0];
+  *kl = host[1];
   return 0;
 }
 

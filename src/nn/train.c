@@ -10,6 +10,7 @@
 #include "util/error.h"
 #include "util/philox.h"
 #include <vaecl/step_window.h>
+#include <vaecl/validate.h>
 
 vaecl_train_options vaecl_train_defaults(void) {
   return (vaecl_train_options){
@@ -44,15 +45,32 @@ static int check_finite(double loss, uint32_t epoch, int step, float lr) {
                     loss, epoch + 1, step, (double)lr);
 }
 
-static int save(vaecl_model *m, const char *path, uint32_t epochs_done, int batch) {
+static int save(vaecl_model *m, const vaecl_train_options *opt, uint32_t epochs_done) {
   vaecl_checkpoint ck;
   if (vaecl_model_to_checkpoint(m, &ck) != 0)
     return -1;
   ck.epochs_done = epochs_done;
-  ck.batch = (uint32_t)batch;
-  const int rc = vaecl_checkpoint_save(path, &ck);
+  ck.batch = (uint32_t)opt->batch;
+  ck.validation = (char *)opt->validation_note; /* borrowed: not freed below */
+  const int rc = vaecl_checkpoint_save(opt->out_path, &ck);
+  ck.validation = NULL;
   vaecl_checkpoint_free(&ck);
   return rc;
+}
+
+/* The validation figures, after the epoch; their time counts in the epoch's, as in Keras. */
+static int validate(vaecl_model *m, vb_backend *be, const vaecl_train_options *opt,
+                    vaecl_epoch_metrics *em) {
+  const double start = vaecl_seconds();
+  double recon, kl;
+  if (vaecl_validate(m, be, opt->val_data, opt->batch, opt->seed, &recon, &kl) != 0)
+    return vaecl_fail_context("validating after epoch %d: ", em->epoch);
+  em->has_val = 1;
+  em->val_reconstruction_loss = recon;
+  em->val_kl_loss = kl;
+  em->val_loss = recon + (double)vaecl_model_get_spec(m)->kl_weight * kl;
+  em->seconds += vaecl_seconds() - start;
+  return 0;
 }
 
 typedef struct {
@@ -156,6 +174,10 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
   const vaecl_shape *in = &vaecl_model_get_spec(m)->input;
   if (vaecl_dataset_check_fits(data, in->h, in->w, in->c) != 0)
     return vaecl_fail_context("%s: ", vaecl_model_get_spec(m)->source);
+  if (opt->val_data && (opt->val_data->count == 0 ||
+                        vaecl_dataset_check_fits(opt->val_data, in->h, in->w, in->c) != 0))
+    return opt->val_data->count ? vaecl_fail_context("the validation data: ")
+                                : vaecl_fail("the validation set is empty");
   if (epochs_done >= (uint32_t)opt->epochs)
     return 0; /* nothing to do; saved stays 0 */
   device_data d = {.be = be};
@@ -173,15 +195,17 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
       r->interrupted = 1;
       r->stopped_at_step = em.step;
       /* The epoch is not complete: a resumed run repeats it from these weights. */
-      if (opt->out_path && (rc = save(m, opt->out_path, e, opt->batch)) == 0)
+      if (opt->out_path && (rc = save(m, opt, e)) == 0)
         r->saved = 1;
       break;
     }
     if ((rc = check_finite(em.loss, e, em.steps, opt->adam.learning_rate)) != 0)
       break;
+    if (opt->val_data && (rc = validate(m, be, opt, &em)) != 0)
+      break;
     if (cb->on_epoch_end)
       cb->on_epoch_end(cb->user, &em);
-    if (opt->out_path && (rc = save(m, opt->out_path, e + 1, opt->batch)) != 0)
+    if (opt->out_path && (rc = save(m, opt, e + 1)) != 0)
       break;
     r->saved = opt->out_path != NULL;
     r->epochs_done = e + 1;

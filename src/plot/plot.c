@@ -6,63 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plot/plot_axes.h"
 #include "plot/plot_canvas.h"
 #include "plot/plot_font.h"
 #include "util/error.h"
-
-#define TXT 2      /* text scale: 10x14-pixel capitals */
-#define TICK 6     /* tick mark length */
-#define GAP 6      /* between a tick and its label */
-#define PAD 20     /* outer margin */
-#define LABEL_W 32 /* max tick label characters kept */
-
-#define CAP_PX (VAECL_FONT_CAP * TXT)
-#define LINE_PX (VAECL_FONT_H * TXT)
-
-static const vaecl_rgb white = {255, 255, 255}, black = {0, 0, 0};
 
 const unsigned char vaecl_plot_palette[10][3] = {
     {0x1f, 0x77, 0xb4}, {0xff, 0x7f, 0x0e}, {0x2c, 0xa0, 0x2c}, {0xd6, 0x27, 0x28},
     {0x94, 0x67, 0xbd}, {0x8c, 0x56, 0x4b}, {0xe3, 0x77, 0xc2}, {0x7f, 0x7f, 0x7f},
     {0xbc, 0xbd, 0x22}, {0x17, 0xbe, 0xcf}};
-
-/* ---- shared axis drawing ---- */
-
-/* "%.*f", but never "-0.0", and "%.3g" when fixed point would not fit a tick. */
-static void format_tick(char *buf, double v, int decimals) {
-  snprintf(buf, LABEL_W, "%.*f", decimals, v);
-  if (strlen(buf) > 7)
-    snprintf(buf, LABEL_W, "%.3g", v);
-  if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
-    memmove(buf, buf + 1, strlen(buf));
-}
-
-static void x_tick(vaecl_canvas *c, const vaecl_plot_layout *a, int px, const char *label) {
-  const int y = a->y + a->h + 1; /* just below the frame */
-  vaecl_canvas_fill(c, px, y, 1, TICK, black);
-  if (label)
-    vaecl_canvas_text(c, px - vaecl_font_text_width(label, TXT) / 2, y + TICK + GAP, TXT, label,
-                      black);
-}
-
-static void y_tick(vaecl_canvas *c, const vaecl_plot_layout *a, int py, const char *label) {
-  const int x = a->x - 1 - TICK;
-  vaecl_canvas_fill(c, x, py, TICK, 1, black);
-  if (label)
-    vaecl_canvas_text(c, x - GAP - vaecl_font_text_width(label, TXT), py - CAP_PX / 2, TXT, label,
-                      black);
-}
-
-/* Frame one pixel outside the data area; axis names centred on it, z[1] read bottom to top.
- * ylabel_right: where the y tick labels begin, so z[1] sits just left of the widest one. */
-static void axes(vaecl_canvas *c, const vaecl_plot_layout *a, int ylabel_right) {
-  vaecl_canvas_frame(c, a->x - 1, a->y - 1, a->w + 2, a->h + 2, 1, black);
-  const int y = a->y + a->h + 1 + TICK + GAP + CAP_PX + 2 * GAP;
-  vaecl_canvas_text(c, a->x + (a->w - vaecl_font_text_width("z[0]", TXT)) / 2, y, TXT, "z[0]",
-                    black);
-  vaecl_canvas_text_up(c, ylabel_right - 2 * GAP - LINE_PX,
-                       a->y + (a->h - vaecl_font_text_width("z[1]", TXT)) / 2, TXT, "z[1]", black);
-}
 
 /* ---- latent grid ---- */
 
@@ -75,15 +27,16 @@ static int grid_label_width(int n, double zmin, double zmax) {
   int w = 0;
   for (int i = 0; i < n; i++) {
     char buf[LABEL_W];
-    format_tick(buf, grid_value(i, n, zmin, zmax), 1);
+    vaecl_axes_format_tick(buf, grid_value(i, n, zmin, zmax), 1);
     const int t = vaecl_font_text_width(buf, TXT);
     w = t > w ? t : w;
   }
   return w;
 }
 
-int vaecl_plot_latent_grid_layout(int n, int img_h, int img_w, double zmin, double zmax,
-                                  vaecl_plot_layout *out) {
+/* The layout leaves room for ylabel beside a grid shorter than it. */
+static int grid_layout(int n, int img_h, int img_w, double zmin, double zmax, const char *ylabel,
+                       vaecl_plot_layout *out) {
   if (n < 1 || img_h < 1 || img_w < 1)
     return vaecl_fail("latent grid of %d x %d images of %d x %d pixels: sizes must be >= 1", n, n,
                       img_h, img_w);
@@ -98,13 +51,18 @@ int vaecl_plot_latent_grid_layout(int n, int img_h, int img_w, double zmin, doub
   out->w = n * img_w * s;
   out->h = n * img_h * s;
   out->x = PAD + LINE_PX + 2 * GAP + lw + GAP + TICK + 1;
-  /* Room for the last x label to overhang its cell, and for z[1] beside a short grid. */
+  /* Room for the last x label to overhang its cell, and for ylabel beside a short grid. */
   const int overhang = lw / 2 - img_w * s / 2;
-  const int zh = vaecl_font_text_width("z[1]", TXT) - out->h, above = zh > 0 ? (zh + 1) / 2 : 0;
+  const int zh = vaecl_font_text_width(ylabel, TXT) - out->h, above = zh > 0 ? (zh + 1) / 2 : 0;
   out->y = PAD + 1 + above;
   out->width = out->x + out->w + 1 + PAD + (overhang > 0 ? overhang : 0);
   out->height = out->y + out->h + 1 + TICK + GAP + CAP_PX + 2 * GAP + LINE_PX + PAD + above;
   return 0;
+}
+
+int vaecl_plot_latent_grid_layout(int n, int img_h, int img_w, double zmin, double zmax,
+                                  vaecl_plot_layout *out) {
+  return grid_layout(n, img_h, img_w, zmin, zmax, "z[1]", out);
 }
 
 static uint8_t grey(float v) {
@@ -133,8 +91,8 @@ static void draw_cells(vaecl_canvas *c, const vaecl_plot_layout *a, const float 
 }
 
 /* Ticks at every cell centre like Keras' example; labels on every k-th so none overlap. */
-static void grid_ticks(vaecl_canvas *c, const vaecl_plot_layout *a, int n, double zmin,
-                       double zmax) {
+static void grid_ticks(vaecl_canvas *c, const vaecl_plot_layout *a, int n, double zmin, double zmax,
+                       const char *xlabel, const char *ylabel) {
   const int cw = a->w / n, ch = a->h / n, lw = grid_label_width(n, zmin, zmax);
   int kx = 1, ky = 1;
   while (kx * cw < lw + 2 * GAP)
@@ -143,31 +101,40 @@ static void grid_ticks(vaecl_canvas *c, const vaecl_plot_layout *a, int n, doubl
     ky++;
   for (int i = 0; i < n; i++) {
     char buf[LABEL_W];
-    format_tick(buf, grid_value(i, n, zmin, zmax), 1);
-    x_tick(c, a, a->x + i * cw + cw / 2, i % kx ? NULL : buf);
-    format_tick(buf, grid_value(n - 1 - i, n, zmin, zmax), 1);
-    y_tick(c, a, a->y + i * ch + ch / 2, i % ky ? NULL : buf);
+    vaecl_axes_format_tick(buf, grid_value(i, n, zmin, zmax), 1);
+    vaecl_axes_x_tick(c, a, a->x + i * cw + cw / 2, i % kx ? NULL : buf);
+    vaecl_axes_format_tick(buf, grid_value(n - 1 - i, n, zmin, zmax), 1);
+    vaecl_axes_y_tick(c, a, a->y + i * ch + ch / 2, i % ky ? NULL : buf);
   }
-  axes(c, a, a->x - 1 - TICK - GAP - lw);
+  vaecl_axes_frame(c, a, a->x - 1 - TICK - GAP - lw, xlabel, ylabel);
 }
 
 int vaecl_plot_latent_grid(const char *path, const float *images, int n, int img_h, int img_w,
                            int channels, double zmin, double zmax) {
+  return vaecl_plot_latent_grid_named(path, images, n, img_h, img_w, channels, zmin, zmax, "z[0]",
+                                      "z[1]");
+}
+
+int vaecl_plot_latent_grid_named(const char *path, const float *images, int n, int img_h, int img_w,
+                                 int channels, double zmin, double zmax, const char *xlabel,
+                                 const char *ylabel) {
   if (!path)
     return vaecl_fail("latent grid plot: no output path");
+  if (!xlabel || !ylabel)
+    return vaecl_fail("%s: latent grid plot: no axis names", path);
   vaecl_plot_layout a;
   if (!images)
     return vaecl_fail("%s: latent grid plot: no images", path);
   if (channels < 1 || channels > 4)
     return vaecl_fail("%s: latent grid plot: images of %d channels; 1 to 4 are supported", path,
                       channels);
-  if (vaecl_plot_latent_grid_layout(n, img_h, img_w, zmin, zmax, &a))
+  if (grid_layout(n, img_h, img_w, zmin, zmax, ylabel, &a))
     return vaecl_fail_context("%s: ", path);
   vaecl_canvas c;
-  if (vaecl_canvas_init(&c, a.width, a.height, white))
+  if (vaecl_canvas_init(&c, a.width, a.height, vaecl_white))
     return vaecl_fail_context("%s: ", path);
   draw_cells(&c, &a, images, n, img_h, img_w, channels);
-  grid_ticks(&c, &a, n, zmin, zmax);
+  grid_ticks(&c, &a, n, zmin, zmax, xlabel, ylabel);
   const int rc = vaecl_canvas_write_png(&c, path);
   vaecl_canvas_free(&c);
   return rc;
@@ -189,52 +156,6 @@ void vaecl_plot_label_clusters_layout(vaecl_plot_layout *out) {
   out->y = PAD + 10;
   out->w = 600;
   out->h = SC_H - out->y - (1 + TICK + GAP + CAP_PX + 2 * GAP + LINE_PX + PAD + 10);
-}
-
-typedef struct {
-  double lo, hi; /* axis limits */
-  double step;   /* between ticks */
-  int decimals;  /* for tick labels */
-} axis_scale;
-
-/* Limits: the data range plus 5% each side (matplotlib's margins); ticks at 1, 2, 2.5 or 5
- * times a power of ten, giving 3 to 7 of them. */
-static axis_scale nice_axis(double lo, double hi) {
-  double range = hi - lo;
-  const double mag_floor = 1e-9 * fmax(1.0, fmax(fabs(lo), fabs(hi)));
-  if (range < mag_floor) { /* one value, or none: show a unit-ish window around it */
-    lo -= 0.5 * fmax(1.0, fabs(lo));
-    hi += 0.5 * fmax(1.0, fabs(hi));
-    range = hi - lo;
-  }
-  axis_scale s = {lo - 0.05 * range, hi + 0.05 * range, 0, 0};
-  const double raw = (s.hi - s.lo) / 6.0, mag = pow(10.0, floor(log10(raw)));
-  const double m = raw / mag;
-  const double mult = m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10;
-  s.step = mult * mag;
-  s.decimals = (int)fmax(0.0, -floor(log10(s.step) + 1e-9)) + (mult == 2.5 ? 1 : 0);
-  return s;
-}
-
-static void value_ticks(vaecl_canvas *c, const vaecl_plot_layout *a, const axis_scale *sx,
-                        const axis_scale *sy) {
-  int widest = 0;
-  for (int axis = 0; axis < 2; axis++) {
-    const axis_scale *s = axis ? sy : sx;
-    for (double k = ceil(s->lo / s->step); k * s->step <= s->hi; k++) {
-      const double v = k * s->step, t = (v - s->lo) / (s->hi - s->lo);
-      char buf[LABEL_W];
-      format_tick(buf, v, s->decimals);
-      if (axis == 0) {
-        x_tick(c, a, a->x + (int)lround(t * (a->w - 1)), buf);
-      } else {
-        y_tick(c, a, a->y + a->h - 1 - (int)lround(t * (a->h - 1)), buf);
-        const int w = vaecl_font_text_width(buf, TXT);
-        widest = w > widest ? w : widest;
-      }
-    }
-  }
-  axes(c, a, a->x - 1 - TICK - GAP - widest);
 }
 
 #define MAX_CLASSES 256
@@ -297,10 +218,10 @@ static void colour_bar(vaecl_canvas *c, const vaecl_plot_layout *a, int classes,
     if (!names)
       snprintf(number, sizeof number, "%d", k);
     fit_name(name, names ? names[k] : number, c->w - PAD - text_x);
-    vaecl_canvas_fill(c, x + BAR_W + 1, mid, TICK, 1, black);
-    vaecl_canvas_text(c, text_x, mid - CAP_PX / 2, TXT, name, black);
+    vaecl_canvas_fill(c, x + BAR_W + 1, mid, TICK, 1, vaecl_black);
+    vaecl_canvas_text(c, text_x, mid - CAP_PX / 2, TXT, name, vaecl_black);
   }
-  vaecl_canvas_frame(c, x - 1, a->y - 1, BAR_W + 2, a->h + 2, 1, black);
+  vaecl_canvas_frame(c, x - 1, a->y - 1, BAR_W + 2, a->h + 2, 1, vaecl_black);
 }
 
 static int check_clusters(const char *path, const float *means, const unsigned char *labels,
@@ -324,8 +245,18 @@ static int check_clusters(const char *path, const float *means, const unsigned c
 
 int vaecl_plot_label_clusters(const char *path, const float *means, const unsigned char *labels,
                               size_t count, int class_count, const char *const *class_names) {
+  return vaecl_plot_label_clusters_named(path, means, labels, count, class_count, class_names,
+                                         "z[0]", "z[1]");
+}
+
+int vaecl_plot_label_clusters_named(const char *path, const float *means,
+                                    const unsigned char *labels, size_t count, int class_count,
+                                    const char *const *class_names, const char *xlabel,
+                                    const char *ylabel) {
   if (!path)
     return vaecl_fail("label clusters plot: no output path");
+  if (!xlabel || !ylabel)
+    return vaecl_fail("%s: label clusters plot: no axis names", path);
   if (check_clusters(path, means, labels, count, class_count, class_names))
     return -1;
   double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
@@ -340,11 +271,11 @@ int vaecl_plot_label_clusters(const char *path, const float *means, const unsign
       lo[d] = -1 / 1.1;
       hi[d] = 1 / 1.1;
     }
-  const axis_scale sx = nice_axis(lo[0], hi[0]), sy = nice_axis(lo[1], hi[1]);
+  const vaecl_axis_scale sx = vaecl_axes_nice(lo[0], hi[0]), sy = vaecl_axes_nice(lo[1], hi[1]);
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
   vaecl_canvas c;
-  if (vaecl_canvas_init(&c, a.width, a.height, white))
+  if (vaecl_canvas_init(&c, a.width, a.height, vaecl_white))
     return vaecl_fail_context("%s: ", path);
   const unsigned char *one = vaecl_plot_palette[0]; /* unlabelled: matplotlib's first colour */
   vaecl_rgb colours[MAX_CLASSES];
@@ -358,7 +289,7 @@ int vaecl_plot_label_clusters(const char *path, const float *means, const unsign
                       a.y + a.h - 1 - (int)lround((v - sy.lo) / (sy.hi - sy.lo) * (a.h - 1)), DOT,
                       labels ? colours[labels[i]] : (vaecl_rgb){one[0], one[1], one[2]});
   }
-  value_ticks(&c, &a, &sx, &sy);
+  vaecl_axes_value_ticks(&c, &a, &sx, &sy, xlabel, ylabel);
   if (labels)
     colour_bar(&c, &a, class_count, class_names);
   const int rc = vaecl_canvas_write_png(&c, path);
