@@ -291,7 +291,7 @@ START_TEST(train_validates_and_resumes_the_same_split) {
   expect("", args, 2, "pick one");
   expect("", "train --val-split 1", 2, "--val-split expects a number");
   snprintf(args, sizeof args, "%s --limit 64 --val-data /nonexistent/val", base);
-  expect("", args, 1, "/nonexistent/val");
+  expect("", args, 2, "/nonexistent/val"); /* bad input: before the device */
   /* --val-data: a data set of its own, whole (the fixture again) */
   snprintf(args, sizeof args, "%s --limit 64 --epochs 1 --val-data '%s' --out '%s/vd.ckpt'", base,
            datadir, workdir);
