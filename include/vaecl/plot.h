@@ -50,12 +50,13 @@ int vaecl_plot_latent_grid_layout(int n, int img_h, int img_w, double zmin, doub
 void vaecl_plot_label_clusters_layout(vaecl_plot_layout *out);
 
 /* A titled grid of images: what `vaecl sample`, `reconstruct`, `interpolate` and `score` draw.
- * images: count images of img_h*img_w*channels floats, NHWC, drawn like the latent grid's cells
- * (grey, or RGB for 3 and 4 channels), cols to a row, in reading order. title: one non-empty
+ * images: count pointers to images of img_h*img_w*channels floats, NHWC, drawn like the latent
+ * grid's cells (grey, or RGB for 3 and 4 channels), cols to a row, in reading order; a NULL
+ * pointer leaves its cell white. title: one non-empty
  * line above the images. captions: NULL, or count strings (NULL entries allowed) written small
  * under their images, cut to the image's width. Returns 0, or -1 (vaecl_fail) naming path. */
-int vaecl_plot_image_tiles(const char *path, const char *title, const float *images, int count,
-                           int cols, int img_h, int img_w, int channels,
+int vaecl_plot_image_tiles(const char *path, const char *title, const float *const *images,
+                           int count, int cols, int img_h, int img_w, int channels,
                            const char *const *captions);
 
 /* Where vaecl_plot_image_tiles puts things. Image i sits at (x + (i % cols) * pitch_x,

@@ -74,8 +74,8 @@ static void draw_caption(vaecl_canvas *c, int x0, int y, int max_w, const char *
   vaecl_canvas_text(c, x0 + (max_w - vaecl_font_text_width(buf, 1)) / 2, y, 1, buf, black);
 }
 
-int vaecl_plot_image_tiles(const char *path, const char *title, const float *images, int count,
-                           int cols, int img_h, int img_w, int channels,
+int vaecl_plot_image_tiles(const char *path, const char *title, const float *const *images,
+                           int count, int cols, int img_h, int img_w, int channels,
                            const char *const *captions) {
   if (!path)
     return vaecl_fail("image tiles: no output path");
@@ -92,10 +92,10 @@ int vaecl_plot_image_tiles(const char *path, const char *title, const float *ima
   if (vaecl_canvas_init(&c, a.width, a.height, white))
     return vaecl_fail_context("%s: ", path);
   vaecl_canvas_text(&c, a.title_x, a.title_y, TITLE_SCALE, title, black);
-  const size_t per_image = (size_t)img_h * (size_t)img_w * (size_t)channels;
   for (int i = 0; i < count; i++) {
     const int x0 = a.x + (i % cols) * a.pitch_x, y0 = a.y + (i / cols) * a.pitch_y;
-    draw_image(&c, x0, y0, a.scale, images + (size_t)i * per_image, img_h, img_w, channels);
+    if (images[i])
+      draw_image(&c, x0, y0, a.scale, images[i], img_h, img_w, channels);
     if (captions && captions[i])
       draw_caption(&c, x0, y0 + a.caption_dy, img_w * a.scale, captions[i]);
   }
