@@ -1,6 +1,8 @@
 /* The steps every verb on a trained model shares: its checkpoint, its data, its device. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -9,6 +11,10 @@
 int cli_session_model(cli_session *s, const char *path) {
   if (!path)
     return vaecl_fail("--model CHECKPOINT is required (a file written by vaecl train)");
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return vaecl_fail("--model %s: %s; give a checkpoint written by vaecl train --out", path,
+                      strerror(errno));
   if (cli_load_model(path, &s->spec, &s->ck) != 0)
     return -1;
   s->model_path = path;
@@ -34,8 +40,12 @@ int cli_session_data(cli_session *s, const char *path, long limit) {
   if (limit > 0 && (size_t)limit < s->data.count)
     vaecl_dataset_truncate(&s->data, (size_t)limit);
   const vaecl_shape *in = &s->spec.input;
-  if (vaecl_dataset_check_fits(&s->data, in->h, in->w, in->c) != 0)
-    return vaecl_fail_context("%s: ", s->data_name);
+  if (vaecl_dataset_check_fits(&s->data, in->h, in->w, in->c) != 0) {
+    char why[1024];
+    snprintf(why, sizeof why, "%s", vaecl_last_error());
+    return vaecl_fail("%s: %s (%s); pass --data with images the model was trained on", s->data_name,
+                      why, s->model_path);
+  }
   if (s->data.count == 0)
     return vaecl_fail("%s holds no images", s->data_name);
   return 0;
