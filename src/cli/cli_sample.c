@@ -9,9 +9,6 @@
 #include <vaecl/evaluate.h>
 #include <vaecl/plot.h>
 
-/* The prior's draws: their own stream, apart from training's and eval's. */
-#define SAMPLE_STREAM (UINT64_C(3) << 62)
-
 static void usage(FILE *f) {
   fprintf(f, "usage: vaecl [--backend NAME] [--device N] sample --model CKPT --out FILE.png "
              "[options]\n"
@@ -58,7 +55,7 @@ int cli_sample(const cli_globals *g, int argc, char **argv) {
   rc = z && images ? cli_session_device(&s, g, n < 128 ? (int)n : 128)
                    : vaecl_fail("out of host memory for %ld images", n);
   for (size_t i = 0; rc == 0 && i < (size_t)n * L; i++)
-    z[i] = (float)vaecl_philox_normal((uint64_t)seed, SAMPLE_STREAM, (uint32_t)i);
+    z[i] = (float)vaecl_philox_normal((uint64_t)seed, CLI_SAMPLE_STREAM, (uint32_t)i);
   if (rc == 0)
     rc = vaecl_decode_many(s.m, z, (size_t)n, images);
   if (rc == 0) {
