@@ -71,16 +71,14 @@ static int draw_top(const cli_session *s, const vaecl_image_score *sc, int iwae,
   const float **tiles = malloc(shown * sizeof *tiles);
   char(*text)[24] = malloc(shown * sizeof *text);
   const char **captions = malloc(shown * sizeof *captions);
-  if (!order || !img || !tiles || !text || !captions) {
-    free(order), free(img), free(tiles), free(text), free(captions);
-    return vaecl_fail("out of host memory");
-  }
-  for (size_t i = 0; i < n; i++)
+  int rc = order && img && tiles && text && captions ? 0 : vaecl_fail("out of host memory");
+  for (size_t i = 0; rc == 0 && i < n; i++)
     order[i] = i;
   sort_scores = sc;
   iwae_sort = iwae;
-  qsort(order, n, sizeof *order, by_score);
-  for (size_t k = 0; k < shown; k++) {
+  if (rc == 0)
+    qsort(order, n, sizeof *order, by_score);
+  for (size_t k = 0; rc == 0 && k < shown; k++) {
     const uint8_t *src = s->data.pixels + order[k] * pixels;
     for (size_t p = 0; p < pixels; p++)
       img[k * pixels + p] = (float)src[p] * (1.0f / 255.0f);
@@ -91,10 +89,14 @@ static int draw_top(const cli_session *s, const vaecl_image_score *sc, int iwae,
   char title[512];
   snprintf(title, sizeof title, "the %zu highest-scoring of %zu images of %s (%s, nats)", shown, n,
            s->data_name, iwae ? "IWAE bound on -log p(x)" : "negative ELBO");
-  const int rc =
-      vaecl_plot_image_tiles(path, title, tiles, (int)shown, shown < 8 ? (int)shown : 8,
-                             s->spec.input.h, s->spec.input.w, s->spec.input.c, captions);
-  free(order), free(img), free(tiles), free(text), free(captions);
+  if (rc == 0)
+    rc = vaecl_plot_image_tiles(path, title, tiles, (int)shown, shown < 8 ? (int)shown : 8,
+                                s->spec.input.h, s->spec.input.w, s->spec.input.c, captions);
+  free(order);
+  free(img);
+  free(tiles);
+  free(text);
+  free(captions);
   return rc;
 }
 
