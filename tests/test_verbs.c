@@ -19,6 +19,7 @@
 #include "util/philox.h"
 #include <vaecl.h>
 #include <vaecl/evaluate.h>
+#include <vaecl/idx.h>
 #include <vaecl/plot.h>
 
 static const char *bin;
@@ -519,6 +520,32 @@ START_TEST(errors_are_one_line_exit_2_and_leave_nothing) {
 }
 END_TEST
 
+/* The verbs' default data is one split of a directory: vaecl_idx_load_split reads it alone,
+ * even beside a split of another shape (which the whole-directory loader refuses). */
+START_TEST(one_split_loads_alone) {
+  char dir[4300], from[4400], to[4400];
+  path_in(dir, sizeof dir, "splits");
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  snprintf(from, sizeof from, "%s/train-images-idx3-ubyte.gz", datadir);
+  snprintf(to, sizeof to, "%s/train-images-idx3-ubyte.gz", dir);
+  ck_assert_int_eq(symlink(from, to), 0);
+  snprintf(from, sizeof from, "%s/t10k-images-idx3-ubyte", smalldir);
+  snprintf(to, sizeof to, "%s/t10k-images-idx3-ubyte", dir);
+  ck_assert_int_eq(symlink(from, to), 0);
+  vaecl_dataset d;
+  ck_assert_msg(vaecl_idx_load_split(dir, "t10k", &d) == 0, "%s", vaecl_last_error());
+  ck_assert(d.count == 3 && d.rows == 5 && d.cols == 5 && d.channels == 1 && !d.labels);
+  vaecl_dataset_free(&d);
+  ck_assert_msg(vaecl_idx_load_split(dir, "train", &d) == 0, "%s", vaecl_last_error());
+  ck_assert(d.count == 1024 && d.rows == 28 && !d.labels);
+  ck_assert_int_eq(memcmp(d.pixels, data.pixels, 1024 * 784), 0);
+  vaecl_dataset_free(&d);
+  ck_assert_int_eq(vaecl_idx_load_dir(dir, &d), -1);
+  ck_assert_int_eq(vaecl_idx_load_split(smalldir, "train", &d), -1);
+  ck_assert_msg(strstr(vaecl_last_error(), "no train split"), "%s", vaecl_last_error());
+}
+END_TEST
+
 /* ---- setting up: data, a trained checkpoint, and broken inputs ---- */
 
 static int write_file(const char *path, const void *bytes, size_t n) {
@@ -599,6 +626,7 @@ int main(void) {
   tcase_add_test(tc, sample_decodes_prior_draws);
   tcase_add_test(tc, interpolate_decodes_the_line);
   tcase_add_test(tc, errors_are_one_line_exit_2_and_leave_nothing);
+  tcase_add_test(tc, one_split_loads_alone);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   vaecl_dataset_free(&data);
