@@ -44,10 +44,11 @@ int cli_eval(const cli_globals *g, int argc, char **argv) {
   int rc = cli_session_device(&s, g, (int)batch);
   vaecl_eval_summary sum;
   if (rc == 0) {
-    printf("vaecl eval: %zu images from %s, model %s (%u epochs), %ld samples, seed %ld, device "
-           "%s\n",
-           s.data.count, s.data_name, s.model_path, s.ck.epochs_done, samples, seed,
-           s.be->device_name);
+    printf(
+        "vaecl eval: %zu images from %s, model %s (after %u epochs), %ld samples, seed %ld, device "
+        "%s\n",
+        s.data.count, s.data_name, s.model_path, s.ck.epochs_done, samples, seed,
+        s.be->device_name);
     fflush(stdout);
     cli_progress p;
     vaecl_eval_options o = vaecl_eval_defaults();
