@@ -70,6 +70,10 @@ int vaecl_model_encode(vaecl_model *, const vb_buf *images, int batch, float *st
 /* Decoded images for z[batch, latent] given on the host: pixel probabilities
  * (Bernoulli) or means (Gaussian), [batch, image_size]. */
 int vaecl_model_decode(vaecl_model *, const float *z, int batch, float *images);
+/* The decoder's last layer as the likelihood sees it: logits (Bernoulli, before the
+ * sigmoid) or the Gaussian's means, [batch, image_size]. Scores computed from logits
+ * stay finite where a probability would round to 0 or 1. */
+int vaecl_model_decode_output(vaecl_model *, const float *z, int batch, float *out);
 
 /* Parameters by index, for tests and checkpoints: name, element count, and host
  * copies of the value or the last computed gradient. */

@@ -29,6 +29,10 @@ int vaecl_idx_load(const char *images_path, const char *labels_path, vaecl_datas
  * directory without such files lists the names tried. */
 int vaecl_idx_load_dir(const char *dir, vaecl_dataset *out);
 
+/* Loads one split of DIR, PREFIX-images-idx3/idx4-ubyte[.gz] with its labels if present: "train"
+ * or "t10k" (the held-out test images). Class names as vaecl_idx_load_dir gives them. */
+int vaecl_idx_load_split(const char *dir, const char *prefix, vaecl_dataset *out);
+
 #define VAECL_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 
 #ifdef __cplusplus

@@ -74,6 +74,31 @@ int vaecl_plot_curves(const char *path, const double *x, size_t points,
 int vaecl_plot_curves_layout(const double *x, size_t points, const vaecl_plot_curve *curves,
                              int count, vaecl_plot_layout *out);
 
+/* A titled grid of images: what `vaecl sample`, `reconstruct`, `interpolate` and `score` draw.
+ * images: count pointers to images of img_h*img_w*channels floats, NHWC, drawn like the latent
+ * grid's cells (grey, or RGB for 3 and 4 channels), cols to a row, in reading order; a NULL
+ * pointer leaves its cell white. title: one non-empty
+ * line above the images. captions: NULL, or count strings (NULL entries allowed) written small
+ * under their images, cut to the image's width. Returns 0, or -1 (vaecl_fail) naming path. */
+int vaecl_plot_image_tiles(const char *path, const char *title, const float *const *images,
+                           int count, int cols, int img_h, int img_w, int channels,
+                           const char *const *captions);
+
+/* Where vaecl_plot_image_tiles puts things. Image i sits at (x + (i % cols) * pitch_x,
+ * y + (i / cols) * pitch_y), each of its pixels a scale x scale block (scale 3, 2 or 1, as the
+ * latent grid chooses it); everything that is not an image, the title or a caption is white.
+ * The title is drawn at text scale 2 from (title_x, title_y), the top of its glyph cells; a
+ * caption is drawn at scale 1 caption_dy pixels below its image's top. */
+typedef struct {
+  int width, height;
+  int x, y, pitch_x, pitch_y, scale;
+  int rows;
+  int title_x, title_y, caption_dy;
+} vaecl_plot_tiles_layout;
+
+int vaecl_plot_image_tiles_layout(int count, int cols, int img_h, int img_w, const char *title,
+                                  int with_captions, vaecl_plot_tiles_layout *out);
+
 /* matplotlib's qualitative 'tab10' colours (RGB), one per class. */
 extern const unsigned char vaecl_plot_palette[10][3];
 

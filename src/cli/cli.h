@@ -3,6 +3,7 @@
 #define VAECL_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <vaecl/backend.h>
 #include <vaecl/checkpoint.h>
@@ -35,6 +36,12 @@ int cli_train(const cli_globals *, int argc, char **argv);
 int cli_bench(const cli_globals *, int argc, char **argv);
 int cli_plot(const cli_globals *, int argc, char **argv);
 int cli_summary(const cli_globals *, int argc, char **argv);
+int cli_eval(const cli_globals *, int argc, char **argv);
+int cli_sample(const cli_globals *, int argc, char **argv);
+int cli_reconstruct(const cli_globals *, int argc, char **argv);
+int cli_encode(const cli_globals *, int argc, char **argv);
+int cli_interpolate(const cli_globals *, int argc, char **argv);
+int cli_score(const cli_globals *, int argc, char **argv);
 
 /* --model PATH: a model file or a checkpoint (recognised by its content); NULL is
  * the reference model. *ck (when not NULL) receives the checkpoint, if it is one
@@ -105,5 +112,71 @@ int cli_is_option(const char *opt, const char *const *names);
  * 2 bad usage or bad input found before any work, 128+N stopped by signal N
  * (130 for Ctrl-C, 143 for SIGTERM), as shells report it. */
 enum { CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+
+/* ---- shared by the verbs that use a trained model (eval, sample, ...) ---- */
+
+/* An option table for cli_parse_options: "--name" and where its value goes. */
+typedef enum { CLI_OPT_STRING, CLI_OPT_INT } cli_opt_kind;
+typedef struct {
+  const char *name;
+  cli_opt_kind kind;
+  long min, max;     /* CLI_OPT_INT */
+  const char **text; /* CLI_OPT_STRING */
+  long *number;      /* CLI_OPT_INT */
+  int seen;          /* set when given */
+} cli_opt;
+
+/* Parses argv[1..] against opts. Returns 0; 1 when -h/--help printed usage (exit 0); or -1
+ * after printing one line "vaecl VERB: ..." (exit 2). */
+int cli_parse_options(const char *verb, int argc, char **argv, cli_opt *opts, int count,
+                      void (*usage)(FILE *));
+
+/* The noise stream of `vaecl sample`'s prior draws: z[i] = vaecl_philox_normal(seed,
+ * CLI_SAMPLE_STREAM, i), apart from training's steps and vaecl_evaluate's stream. */
+#define CLI_SAMPLE_STREAM (UINT64_C(3) << 62)
+
+/* Everything a verb holds; zero it, then fill it step by step. cli_session_close frees it. */
+typedef struct {
+  const char *verb;
+  const char *model_path, *data_name;
+  vaecl_model_spec spec;
+  vaecl_checkpoint ck;
+  int have_model;
+  vaecl_dataset data;
+  vb_backend *be;
+  vaecl_model *m;
+} cli_session;
+
+/* --model: a checkpoint written by train (a model file has no weights). */
+int cli_session_model(cli_session *, const char *path);
+/* --data PATH, or NULL: the held-out t10k images of the default data; the images must fit the
+ * model; limit > 0 keeps the first limit images. */
+int cli_session_data(cli_session *, const char *path, long limit);
+/* The backend and the model with the checkpoint's weights, for batches up to batch. */
+int cli_session_device(cli_session *, const cli_globals *, int batch);
+void cli_session_close(cli_session *);
+/* Prints "vaecl VERB: <the last error>" and returns code. */
+int cli_session_fail(const cli_session *, int code);
+
+/* Output files: refused early (a directory, a missing folder, no permission), and written to
+ * PATH.tmp then renamed, so a failed run leaves no partial file. */
+int cli_check_output(const char *option, const char *path);
+typedef struct {
+  FILE *f;
+  char path[4096], tmp[4200];
+} cli_out_file;
+int cli_out_open(cli_out_file *, const char *path);
+/* Flushes, syncs, closes and renames; on any failure removes the temporary file. */
+int cli_out_commit(cli_out_file *);
+void cli_out_abort(cli_out_file *);
+
+/* Progress lines as train prints them: redrawn on a terminal, every 30 s in a log. */
+typedef struct {
+  const char *verb;
+  int tty;
+} cli_progress;
+void cli_progress_init(cli_progress *, const char *verb, double *interval);
+void cli_progress_images(void *user, size_t done, size_t total);
+void cli_progress_end(const cli_progress *);
 
 #endif

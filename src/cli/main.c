@@ -13,11 +13,17 @@ static void usage(FILE *f) {
           "Train a variational autoencoder on any OpenCL 1.2+ device.\n"
           "\n"
           "commands:\n"
-          "  devices   list the devices of every backend, with their index N\n"
-          "  train     train a VAE (default: the Keras Fashion-MNIST model; vaecl train --help)\n"
-          "  summary   the layers, output shapes and parameters of a model file or checkpoint\n"
-          "  plot      draw the latent grid and the class clusters of a checkpoint\n"
-          "  bench     time training steps on synthetic data (vaecl bench --help)\n"
+          "  devices      list the devices of every backend, with their index N\n"
+          "  train        train a VAE (default: the Keras Fashion-MNIST model; train --help)\n"
+          "  summary      the layers, output shapes and parameters of a model file or checkpoint\n"
+          "  plot         draw the latent grid and the class clusters of a checkpoint\n"
+          "  bench        time training steps on synthetic data (vaecl bench --help)\n"
+          "  eval         negative ELBO and IWAE bound of a checkpoint on a data set\n"
+          "  sample       decode draws from the prior into a PNG\n"
+          "  reconstruct  images above their reconstructions, in a PNG\n"
+          "  encode       latent means and log-variances of every image, as CSV\n"
+          "  interpolate  decode along the line between two images' latent means\n"
+          "  score        a per-image anomaly score (CSV) and the highest-scoring images\n"
           "\n"
           "global options:\n"
           "  --backend NAME  opencl (default) or cpu (plain C reference: exact, slow)\n"
@@ -81,13 +87,22 @@ int main(int argc, char **argv) {
     return cli_plot(&g, argc, argv);
   if (!strcmp(verb, "summary"))
     return cli_summary(&g, argc, argv);
+  static const struct {
+    const char *name;
+    int (*run)(const cli_globals *, int, char **);
+  } verbs[] = {
+      {"eval", cli_eval},     {"sample", cli_sample},           {"reconstruct", cli_reconstruct},
+      {"encode", cli_encode}, {"interpolate", cli_interpolate}, {"score", cli_score}};
+  for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
+    if (!strcmp(verb, verbs[k].name))
+      return verbs[k].run(&g, argc, argv);
   if (!strcmp(verb, "help")) {
     usage(stdout);
     return 0;
   }
   fprintf(stderr,
-          "vaecl: unknown command '%s' (commands: devices, train, summary, plot, bench; see "
-          "--help)\n",
+          "vaecl: unknown command '%s' (commands: devices, train, summary, plot, bench, eval, "
+          "sample, reconstruct, encode, interpolate, score; see --help)\n",
           verb);
   return 2;
 }

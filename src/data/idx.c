@@ -390,3 +390,14 @@ int vaecl_idx_load_dir(const char *dir, vaecl_dataset *out) {
                     "t10k-labels-idx1-ubyte[.gz], or idx4 images)%s",
                     dir, vaecl_data_dir_hint());
 }
+
+int vaecl_idx_load_split(const char *dir, const char *split, vaecl_dataset *out) {
+  memset(out, 0, sizeof *out);
+  const int rc = load_split(dir, split, out);
+  if (rc == 0)
+    return name_classes(dir, out);
+  if (rc < 0)
+    return -1;
+  return vaecl_fail("%s: no %s split (tried %s/%s-images-idx3-ubyte[.gz] and -idx4-ubyte[.gz])%s",
+                    dir, split, dir, split, vaecl_data_dir_hint());
+}

@@ -330,12 +330,19 @@ int vaecl_model_encode(vaecl_model *m, const vb_buf *images, int batch, float *s
                       (size_t)batch * 2 * m->spec.latent * sizeof(float));
 }
 
-int vaecl_model_decode(vaecl_model *m, const float *z, int batch, float *images) {
+int vaecl_model_decode_output(vaecl_model *m, const float *z, int batch, float *out) {
   const size_t n = (size_t)batch * vaecl_model_image_size(m);
   if (check_batch(m, batch) != 0 ||
       ops(m)->write(m->be, m->z, 0, z, (size_t)batch * m->spec.latent * sizeof(float)) != 0 ||
       decoder_forward(m, batch) != 0 ||
-      ops(m)->read(m->be, m->nodes[m->node_count - 1].y, 0, images, n * sizeof(float)) != 0)
+      ops(m)->read(m->be, m->nodes[m->node_count - 1].y, 0, out, n * sizeof(float)) != 0)
+    return -1;
+  return 0;
+}
+
+int vaecl_model_decode(vaecl_model *m, const float *z, int batch, float *images) {
+  const size_t n = (size_t)batch * vaecl_model_image_size(m);
+  if (vaecl_model_decode_output(m, z, batch, images) != 0)
     return -1;
   if (m->spec.output == VAECL_OUTPUT_BERNOULLI) /* the graph ends in logits */
     for (size_t i = 0; i < n; i++)
