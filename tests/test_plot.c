@@ -37,34 +37,15 @@ static void teardown(void) {
 
 /* ---- reading the PNG back ---- */
 
-typedef struct {
-  int w, h;
-  uint8_t *px; /* RGB */
-} image;
-
-static image load(const char *p) {
-  png_image im;
-  memset(&im, 0, sizeof im);
-  im.version = PNG_IMAGE_VERSION;
-  ck_assert_msg(png_image_begin_read_from_file(&im, p), "%s: %s", p, im.message);
-  ck_assert_uint_eq(im.format, PNG_FORMAT_RGB); /* 8-bit RGB, no alpha, as written */
-  image r = {(int)im.width, (int)im.height, malloc(PNG_IMAGE_SIZE(im))};
-  ck_assert_ptr_nonnull(r.px);
-  ck_assert_msg(png_image_finish_read(&im, NULL, r.px, 0, NULL), "%s: %s", p, im.message);
-  return r;
-}
-
-static const uint8_t *at(const image *im, int x, int y) {
-  return im->px + 3 * ((size_t)y * (size_t)im->w + (size_t)x);
-}
+typedef test_image image;
 
 static int is_ink(const image *im, int x, int y) {
-  const uint8_t *p = at(im, x, y);
+  const uint8_t *p = test_pixel(im, x, y);
   return p[0] < 255 || p[1] < 255 || p[2] < 255;
 }
 
 static int is_rgb(const image *im, int x, int y, const unsigned char c[3]) {
-  const uint8_t *p = at(im, x, y);
+  const uint8_t *p = test_pixel(im, x, y);
   return p[0] == c[0] && p[1] == c[1] && p[2] == c[2];
 }
 
@@ -194,7 +175,7 @@ START_TEST(grid_pixels_are_the_images) {
   ck_assert_int_eq(a.scale, 3);
   ck_assert_int_eq(a.w, 840);
   ck_assert_int_eq(a.h, 840);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   ck_assert_int_eq(im.w, a.width);
   ck_assert_int_eq(im.h, a.height);
   ck_assert_int_eq(expected_grey(x[1]), 128);
@@ -211,7 +192,7 @@ START_TEST(grid_pixels_are_the_images) {
               const int px = a.x + (c * wid + j) * a.scale + sx;
               const int py = a.y + (r * hgt + i) * a.scale + sy;
               ck_assert_msg(is_rgb(&im, px, py, want), "cell %d,%d pixel %d,%d: %d, want %d", r, c,
-                            i, j, at(&im, px, py)[0], g);
+                            i, j, test_pixel(&im, px, py)[0], g);
             }
         }
   free(x);
@@ -226,7 +207,7 @@ START_TEST(grid_has_frame_ticks_and_labels) {
                 vaecl_last_error());
   vaecl_plot_layout a;
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(n, hgt, wid, -0.5, 0.5, &a), 0);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   static const unsigned char blk[3] = {0, 0, 0};
   ck_assert(is_rgb(&im, a.x - 1, a.y + 5, blk) && is_rgb(&im, a.x + 5, a.y + a.h, blk));
   ck_assert(!is_ink(&im, a.x - 2, a.y + 5)); /* a 1-pixel frame, no tick there */
@@ -264,18 +245,18 @@ START_TEST(grid_small_and_odd_sizes) {
   ck_assert_msg(vaecl_plot_latent_grid(file, x, 1, 3, 5, 1, -2, 3) == 0, "%s", vaecl_last_error());
   vaecl_plot_layout a;
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(1, 3, 5, -2, 3, &a), 0);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   ck_assert_int_eq(im.w, a.width);
   ck_assert_int_eq(im.h, a.height);
-  ck_assert_int_eq(at(&im, a.x + a.w - 1, a.y + a.h - 1)[0], 255);
-  ck_assert_int_eq(at(&im, a.x, a.y)[0], 0);
+  ck_assert_int_eq(test_pixel(&im, a.x + a.w - 1, a.y + a.h - 1)[0], 255);
+  ck_assert_int_eq(test_pixel(&im, a.x, a.y)[0], 0);
   expect_white_border(&im, 4);
   free(im.px);
   /* Two columns of wide, short images: labels still clear of each other. */
   float y[2 * 2 * 9 * 20] = {0};
   ck_assert_msg(vaecl_plot_latent_grid(file, y, 2, 9, 20, 1, -2, 3) == 0, "%s", vaecl_last_error());
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(2, 9, 20, -2, 3, &a), 0);
-  im = load(file);
+  im = test_load_png_rgb(file);
   ck_assert_int_eq(im.w, a.width);
   ck_assert_int_eq(im.h, a.height);
   ck_assert_int_eq(a.w, 2 * 20 * 3);
@@ -357,7 +338,7 @@ START_TEST(clusters_show_every_class) {
                 vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   ck_assert_int_eq(im.w, a.width);
   ck_assert_int_eq(im.h, a.height);
   double lo[2] = {1e9, 1e9}, hi[2] = {-1e9, -1e9};
@@ -387,7 +368,7 @@ START_TEST(clusters_colour_bar_names_and_axes) {
                 vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   int prev_mid = im.h;
   for (int k = 0; k < 10; k++) {
     int bar[4], b[32][2], box[4];
@@ -417,7 +398,7 @@ START_TEST(clusters_ticks_are_nice_numbers) {
                 vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   int b[4][2], box[4];
   ck_assert_int_eq(bands(&im, 0, a.y + a.h + 1, im.w, im.h, 0, b, 4), 3);
   static const char *const xs[5] = {"0", "2", "4", "6", "8"};
@@ -438,7 +419,7 @@ START_TEST(clusters_edge_cases) {
   /* count 0: empty axes, still labelled. */
   ck_assert_msg(vaecl_plot_label_clusters(file, NULL, NULL, 0, 10, names) == 0, "%s",
                 vaecl_last_error());
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   int box[4];
   for (int k = 0; k < 10; k++)
     ck_assert_int_eq(colour_box(&im, k, a.x, a.y, a.x + a.w, a.y + a.h, box), 0);
@@ -449,7 +430,7 @@ START_TEST(clusters_edge_cases) {
   const unsigned char lab[4] = {1, 2, 3, 4};
   ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 4, 10, names) == 0, "%s",
                 vaecl_last_error());
-  im = load(file);
+  im = test_load_png_rgb(file);
   for (int k = 0; k < 10; k++)
     ck_assert_int_eq(colour_box(&im, k, a.x, a.y, a.x + a.w, a.y + a.h, box) > 0, k == 3);
   ck_assert_int_le(abs((box[0] + box[2]) / 2 - (a.x + a.w / 2)), 1);
@@ -495,7 +476,7 @@ START_TEST(grid_rgb_pixels_are_the_images) {
                 vaecl_last_error());
   vaecl_plot_layout a;
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(n, hgt, wid, -1, 1, &a), 0);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   ck_assert_int_eq(im.w, a.width);
   ck_assert_int_eq(im.h, a.height);
   int coloured = 0;
@@ -511,7 +492,7 @@ START_TEST(grid_rgb_pixels_are_the_images) {
             for (int sx = 0; sx < a.scale; sx++) {
               const int px = a.x + (c * wid + j) * a.scale + sx;
               const int py = a.y + (r * hgt + i) * a.scale + sy;
-              const uint8_t *got = at(&im, px, py);
+              const uint8_t *got = test_pixel(&im, px, py);
               ck_assert_msg(is_rgb(&im, px, py, want),
                             "cell %d,%d pixel %d,%d: %d %d %d, want %d %d %d", r, c, i, j, got[0],
                             got[1], got[2], want[0], want[1], want[2]);
@@ -524,7 +505,7 @@ START_TEST(grid_rgb_pixels_are_the_images) {
   ck_assert_msg(vaecl_plot_latent_grid(file, rgba, 1, 1, 2, 4, -1, 1) == 0, "%s",
                 vaecl_last_error());
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(1, 1, 2, -1, 1, &a), 0);
-  im = load(file);
+  im = test_load_png_rgb(file);
   static const unsigned char red[3] = {255, 0, 0}, blue[3] = {0, 0, 255};
   ck_assert(is_rgb(&im, a.x, a.y, red));
   ck_assert(is_rgb(&im, a.x + a.scale, a.y, blue));
@@ -545,7 +526,7 @@ START_TEST(clusters_unlabelled_are_one_colour) {
                 vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   int box[4];
   ck_assert_int_gt(colour_box(&im, 0, a.x, a.y, a.x + a.w, a.y + a.h, box), 200);
   /* every point inside the axes is tab:blue: no pixel of another colour but the white */
@@ -575,7 +556,7 @@ START_TEST(clusters_numbered_classes) {
                 vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   int prev_mid = im.h;
   static const char *const numbers[3] = {"0", "1", "2"};
   for (int k = 0; k < 3; k++) {
@@ -643,7 +624,7 @@ START_TEST(clusters_many_classes_with_long_names) {
   ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, K, K, nm) == 0, "%s", vaecl_last_error());
   vaecl_plot_layout a;
   vaecl_plot_label_clusters_layout(&a);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   expect_white_border(&im, 4); /* long names were shortened, not clipped */
   /* Right of the bar: one band of text rows per named block, each apart from the next. */
   int rows[K][2];
@@ -675,14 +656,14 @@ START_TEST(figures_name_their_axes) {
                 "%s", vaecl_last_error());
   vaecl_plot_layout a;
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(3, 4, 4, -1, 1, &a), 0);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   /* a taller name than z[1] beside a short grid moves the grid down, so find it again */
   ck_assert_int_eq(im.w, a.width);
   free(im.px);
   ck_assert_int_eq(
       vaecl_plot_latent_grid_named(file, images, 10, 28, 28, 1, -1, 1, "z[3]", "z[17]"), 0);
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(10, 28, 28, -1, 1, &a), 0);
-  im = load(file);
+  im = test_load_png_rgb(file);
   expect_axis_names(&im, &a, "z[3]", "z[17]");
   free(im.px);
   free(images);
@@ -691,7 +672,7 @@ START_TEST(figures_name_their_axes) {
   ck_assert_int_eq(
       vaecl_plot_label_clusters_named(file, m, lab, 3, 3, NULL, "PC1 (60%)", "PC2 (30%)"), 0);
   vaecl_plot_label_clusters_layout(&a);
-  im = load(file);
+  im = test_load_png_rgb(file);
   expect_axis_names(&im, &a, "PC1 (60%)", "PC2 (30%)");
   free(im.px);
   ck_assert_int_eq(vaecl_plot_label_clusters_named(file, m, lab, 3, 3, NULL, NULL, "y"), -1);
@@ -734,7 +715,7 @@ START_TEST(curves_points_axes_and_legend) {
                 vaecl_last_error());
   vaecl_plot_layout a;
   ck_assert_int_eq(vaecl_plot_curves_layout(x, 5, curves, 2, &a), 0);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   ck_assert_int_eq(im.w, a.width);
   ck_assert_int_eq(im.h, a.height);
   expect_white_border(&im, 10);
@@ -794,12 +775,12 @@ START_TEST(curves_change_with_each_epoch) {
   snprintf(again, sizeof again, "%s/again.png", dir);
   ck_assert_int_eq(vaecl_plot_curves(file, x, 3, &c, 1, "epoch", "loss"), 0);
   ck_assert_int_eq(vaecl_plot_curves(again, x, 3, &c, 1, "epoch", "loss"), 0);
-  image a = load(file), b = load(again);
+  image a = test_load_png_rgb(file), b = test_load_png_rgb(again);
   ck_assert_int_eq(a.w, b.w);
   ck_assert_mem_eq(a.px, b.px, (size_t)a.w * a.h * 3); /* the same history, the same figure */
   ck_assert_int_eq(vaecl_plot_curves(again, x, 4, &c, 1, "epoch", "loss"), 0);
   free(b.px);
-  b = load(again);
+  b = test_load_png_rgb(again);
   ck_assert_int_eq(a.w * a.h, b.w * b.h);
   ck_assert_msg(memcmp(a.px, b.px, (size_t)a.w * a.h * 3) != 0, "a fourth epoch changed nothing");
   free(a.px);
@@ -807,7 +788,7 @@ START_TEST(curves_change_with_each_epoch) {
   /* a single epoch draws one point */
   ck_assert_msg(vaecl_plot_curves(file, x, 1, &c, 1, "epoch", "loss") == 0, "%s",
                 vaecl_last_error());
-  a = load(file);
+  a = test_load_png_rgb(file);
   int left, top;
   vaecl_plot_layout l;
   ck_assert_int_eq(vaecl_plot_curves_layout(x, 1, &c, 1, &l), 0);
@@ -865,7 +846,7 @@ START_TEST(replaces_atomically) {
   ck_assert_int_eq(fclose(f), 0);
   ck_assert_msg(vaecl_plot_label_clusters(file, m, lab, 1, 10, names) == 0, "%s",
                 vaecl_last_error());
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   free(im.px);
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp", file);

@@ -28,26 +28,7 @@ static void teardown(void) {
   dir = NULL;
 }
 
-typedef struct {
-  int w, h;
-  uint8_t *px; /* RGB */
-} image;
-
-static image load(const char *p) {
-  png_image im;
-  memset(&im, 0, sizeof im);
-  im.version = PNG_IMAGE_VERSION;
-  ck_assert_msg(png_image_begin_read_from_file(&im, p), "%s: %s", p, im.message);
-  ck_assert_uint_eq(im.format, PNG_FORMAT_RGB);
-  image r = {(int)im.width, (int)im.height, malloc(PNG_IMAGE_SIZE(im))};
-  ck_assert_ptr_nonnull(r.px);
-  ck_assert_msg(png_image_finish_read(&im, NULL, r.px, 0, NULL), "%s: %s", p, im.message);
-  return r;
-}
-
-static const uint8_t *at(const image *im, int x, int y) {
-  return im->px + 3 * ((size_t)y * (size_t)im->w + (size_t)x);
-}
+typedef test_image image;
 
 /* round(255 v) clamped, NaN as 0: the latent grid's rule, written out independently. */
 static uint8_t expected_grey(float v) {
@@ -74,7 +55,7 @@ static long black_in(const image *im, int x0, int y0, int x1, int y1, int box[4]
   box[0] = x1, box[1] = y1, box[2] = x0, box[3] = y0;
   for (int y = y0; y < y1; y++)
     for (int x = x0; x < x1; x++) {
-      const uint8_t *p = at(im, x, y);
+      const uint8_t *p = test_pixel(im, x, y);
       if (p[0] == 255 && p[1] == 255 && p[2] == 255)
         continue;
       ck_assert_msg(p[0] == 0 && p[1] == 0 && p[2] == 0, "text pixel %d,%d is not black", x, y);
@@ -129,13 +110,13 @@ START_TEST(tiles_pixels_are_the_images) {
   ck_assert_int_eq(a.rows, 2);
   ck_assert_int_ge(a.pitch_x, iw * a.scale + 1); /* a gap between images */
   ck_assert_int_ge(a.pitch_y, ih * a.scale + 1);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   ck_assert_int_eq(im.w, a.width);
   ck_assert_int_eq(im.h, a.height);
   for (int y = a.y; y < im.h; y++)
     for (int xx = 0; xx < im.w; xx++) {
       int c;
-      const uint8_t *p = at(&im, xx, y);
+      const uint8_t *p = test_pixel(&im, xx, y);
       if (in_cell(&a, cols, n, ih, iw, xx, y, &c) && cells[c]) {
         const int i = (y - (a.y + (c / cols) * a.pitch_y)) / a.scale;
         const int j = (xx - (a.x + (c % cols) * a.pitch_x)) / a.scale;
@@ -168,7 +149,7 @@ START_TEST(tiles_rgb_in_colour) {
                 vaecl_last_error());
   vaecl_plot_tiles_layout a;
   ck_assert_int_eq(vaecl_plot_image_tiles_layout(n, 8, ih, iw, title, 0, &a), 0);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   ck_assert_int_eq(im.w, a.width);
   ck_assert_int_gt(im.w, vaecl_font_text_width(title, 2));
   for (int c = 0; c < n; c++)
@@ -176,7 +157,7 @@ START_TEST(tiles_rgb_in_colour) {
       for (int j = 0; j < iw; j++) {
         const float *v = cells[c] + (i * iw + j) * 3;
         const uint8_t *p =
-            at(&im, a.x + c * a.pitch_x + j * a.scale + 1, a.y + i * a.scale + a.scale - 1);
+            test_pixel(&im, a.x + c * a.pitch_x + j * a.scale + 1, a.y + i * a.scale + a.scale - 1);
         for (int k = 0; k < 3; k++)
           ck_assert_int_eq(p[k], expected_grey(v[k]));
       }
@@ -196,7 +177,7 @@ START_TEST(tiles_captions_under_images) {
   vaecl_plot_tiles_layout a;
   ck_assert_int_eq(vaecl_plot_image_tiles_layout(n, 3, ih, iw, "captions", 1, &a), 0);
   ck_assert_int_ge(a.caption_dy, ih * a.scale);
-  image im = load(file);
+  image im = test_load_png_rgb(file);
   ck_assert_int_eq(im.h, a.height);
   const int cw = iw * a.scale, top = a.y + a.caption_dy, bottom = a.y + a.pitch_y;
   int box[4];

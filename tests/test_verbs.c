@@ -76,22 +76,7 @@ static int exists(const char *path) {
 
 /* ---- reading what the verbs wrote ---- */
 
-typedef struct {
-  int w, h;
-  uint8_t *px;
-} image;
-
-static image load_png(const char *p) {
-  png_image im;
-  memset(&im, 0, sizeof im);
-  im.version = PNG_IMAGE_VERSION;
-  ck_assert_msg(png_image_begin_read_from_file(&im, p), "%s: %s", p, im.message);
-  ck_assert_uint_eq(im.format, PNG_FORMAT_RGB);
-  image r = {(int)im.width, (int)im.height, malloc(PNG_IMAGE_SIZE(im))};
-  ck_assert_ptr_nonnull(r.px);
-  ck_assert_msg(png_image_finish_read(&im, NULL, r.px, 0, NULL), "%s: %s", p, im.message);
-  return r;
-}
+typedef test_image image;
 
 /* Cell i of a tiles layout, as 28x28 greys (the first channel of each block's top-left pixel),
  * after checking that each scale x scale block is one grey. */
@@ -298,7 +283,7 @@ START_TEST(score_writes_rows_and_top_images) {
     taken[best] = 1;
     top[k] = best;
   }
-  image im = load_png(png);
+  image im = test_load_png_rgb(png);
   vaecl_plot_tiles_layout a;
   ck_assert_int_eq(vaecl_plot_image_tiles_layout(5, 8, 28, 28, "x", 1, &a), 0);
   ck_assert_int_eq(im.h, a.height);
@@ -344,7 +329,7 @@ START_TEST(reconstruct_draws_originals_above_reconstructions) {
   snprintf(args, sizeof args, "reconstruct --model '%s' --data '%s' --n 20 --first 3 --out '%s'",
            ckpt, datadir, png);
   free(run_ok(args));
-  image im = load_png(png);
+  image im = test_load_png_rgb(png);
   vaecl_plot_tiles_layout a;
   ck_assert_int_eq(vaecl_plot_image_tiles_layout(64, 16, 28, 28, "x", 0, &a), 0);
   ck_assert_int_eq(im.h, a.height);
@@ -377,7 +362,7 @@ START_TEST(sample_decodes_prior_draws) {
   free(run_ok(args));
   snprintf(args, sizeof args, "sample --model '%s' --n 10 --seed 6 --out '%s'", ckpt, png2);
   free(run_ok(args));
-  image im = load_png(png), im2 = load_png(png2);
+  image im = test_load_png_rgb(png), im2 = test_load_png_rgb(png2);
   vaecl_plot_tiles_layout a;
   ck_assert_int_eq(vaecl_plot_image_tiles_layout(10, 4, 28, 28, "x", 0, &a), 0);
   ck_assert_int_eq(im.h, a.height);
@@ -407,7 +392,7 @@ START_TEST(interpolate_decodes_the_line) {
            "interpolate --model '%s' --data '%s' --from 2 --to 7 --steps 5 --out '%s'", ckpt,
            datadir, png);
   free(run_ok(args));
-  image im = load_png(png);
+  image im = test_load_png_rgb(png);
   vaecl_plot_tiles_layout a;
   ck_assert_int_eq(vaecl_plot_image_tiles_layout(7, 7, 28, 28, "x", 1, &a), 0);
   ck_assert_int_eq(im.h, a.height);

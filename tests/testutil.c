@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,4 +73,20 @@ void test_remove_tree(const char *path) {
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
   if (system(cmd) != 0)
     fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+test_image test_load_png_rgb(const char *path) {
+  png_image im;
+  memset(&im, 0, sizeof im);
+  im.version = PNG_IMAGE_VERSION;
+  ck_assert_msg(png_image_begin_read_from_file(&im, path), "%s: %s", path, im.message);
+  ck_assert_uint_eq(im.format, PNG_FORMAT_RGB); /* 8-bit RGB, no alpha, as written */
+  test_image r = {(int)im.width, (int)im.height, malloc(PNG_IMAGE_SIZE(im))};
+  ck_assert_ptr_nonnull(r.px);
+  ck_assert_msg(png_image_finish_read(&im, NULL, r.px, 0, NULL), "%s: %s", path, im.message);
+  return r;
+}
+
+const uint8_t *test_pixel(const test_image *im, int x, int y) {
+  return im->px + 3 * ((size_t)y * (size_t)im->w + (size_t)x);
 }

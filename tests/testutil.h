@@ -22,6 +22,16 @@ void test_fill_uniform(test_rng *, double *x, size_t n, double lo, double hi);
 double test_max_scaled_error(const double *a, const double *b, size_t n, double atol, double rtol,
                              size_t *worst);
 
+/* An 8-bit RGB PNG read back (libpng's simplified API); fails the test unless the file is
+ * one, as vaecl writes its figures. px: w*h*3 bytes, row-major; free() it. */
+typedef struct {
+  int w, h;
+  uint8_t *px;
+} test_image;
+test_image test_load_png_rgb(const char *path);
+/* The pixel at (x, y): 3 bytes. */
+const uint8_t *test_pixel(const test_image *, int x, int y);
+
 /* A fresh directory under $TMPDIR (or /tmp) for files a test writes; malloc'd path. */
 char *test_make_temp_dir(const char *tag);
 /* Removes a file tree made by a test (best effort). */
