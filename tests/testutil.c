@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -89,4 +90,19 @@ test_image test_load_png_rgb(const char *path) {
 
 const uint8_t *test_pixel(const test_image *im, int x, int y) {
   return im->px + 3 * ((size_t)y * (size_t)im->w + (size_t)x);
+}
+
+int test_temps_left(const char *path) {
+  char dir[4096], prefix[4200];
+  const char *slash = strrchr(path, '/');
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+  snprintf(prefix, sizeof prefix, "%s.tmp", slash ? slash + 1 : path);
+  DIR *d = opendir(dir);
+  ck_assert_msg(d != NULL, "cannot list %s", dir);
+  int n = 0;
+  const struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+  closedir(d);
+  return n;
 }

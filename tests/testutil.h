@@ -34,6 +34,8 @@ const uint8_t *test_pixel(const test_image *, int x, int y);
 
 /* A fresh directory under $TMPDIR (or /tmp) for files a test writes; malloc'd path. */
 char *test_make_temp_dir(const char *tag);
+/* How many temporaries of an atomic write to path (PATH.tmp*) are next to it. */
+int test_temps_left(const char *path);
 /* Removes a file tree made by a test (best effort). */
 void test_remove_tree(const char *path);
 

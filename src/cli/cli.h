@@ -158,17 +158,9 @@ void cli_session_close(cli_session *);
 /* Prints "vaecl VERB: <the last error>" and returns code. */
 int cli_session_fail(const cli_session *, int code);
 
-/* Output files: refused early (a directory, a missing folder, no permission), and written to
- * PATH.tmp then renamed, so a failed run leaves no partial file. */
+/* Output files: refused early (a directory, a missing folder, no permission); written
+ * whole or not at all with util/atomic_file.h, so a failed run leaves no partial file. */
 int cli_check_output(const char *option, const char *path);
-typedef struct {
-  FILE *f;
-  char path[4096], tmp[4200];
-} cli_out_file;
-int cli_out_open(cli_out_file *, const char *path);
-/* Flushes, syncs, closes and renames; on any failure removes the temporary file. */
-int cli_out_commit(cli_out_file *);
-void cli_out_abort(cli_out_file *);
 
 /* Progress lines as train prints them: redrawn on a terminal, every 30 s in a log. */
 typedef struct {

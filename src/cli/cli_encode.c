@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include <vaecl/evaluate.h>
 
@@ -67,10 +68,10 @@ int cli_encode(const cli_globals *g, int argc, char **argv) {
   rc = stats ? cli_session_device(&s, g, 128) : vaecl_fail("out of host memory");
   if (rc == 0)
     rc = vaecl_encode_images(s.m, s.be, &s.data, 0, s.data.count, stats);
-  cli_out_file f;
-  if (rc == 0 && (rc = cli_out_open(&f, out)) == 0) {
+  vaecl_atomic_file f;
+  if (rc == 0 && (rc = vaecl_atomic_open(&f, out)) == 0) {
     write_rows(f.f, &s.data, stats, L);
-    rc = cli_out_commit(&f);
+    rc = vaecl_atomic_commit(&f, 0);
   }
   if (rc == 0)
     printf("wrote %s (%zu images, %d latent dimensions)\n", out, s.data.count, L);

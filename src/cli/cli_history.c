@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include <vaecl/plot.h>
 
@@ -114,29 +115,20 @@ int cli_history_open(cli_history *h, const char *out_prefix, const char *resume_
 }
 
 static int write_csv(const cli_history *h) {
-  char tmp[4300], line[512];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", h->csv, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return vaecl_fail("%s: cannot create %s: %s", h->csv, tmp, strerror(errno));
+  char line[512];
+  vaecl_atomic_file out;
+  if (vaecl_atomic_open(&out, h->csv) != 0)
+    return -1;
   header(h, line, sizeof line);
-  fprintf(f, "%s\n", line);
+  fprintf(out.f, "%s\n", line);
   for (size_t r = 0; r < h->rows; r++) {
     const double *row = h->data + r * (size_t)columns(h);
-    fprintf(f, "%.0f", row[0]);
+    fprintf(out.f, "%.0f", row[0]);
     for (int c = 1; c < columns(h); c++)
-      fprintf(f, c + 1 < columns(h) ? ",%.9g" : ",%.3f", row[c]);
-    fputc('\n', f);
+      fprintf(out.f, c + 1 < columns(h) ? ",%.9g" : ",%.3f", row[c]);
+    fputc('\n', out.f);
   }
-  int err = fflush(f) != 0 || fsync(fileno(f)) != 0 ? errno : 0;
-  if (fclose(f) != 0 && !err)
-    err = errno;
-  if (err || rename(tmp, h->csv) != 0) {
-    const int e = err ? err : errno;
-    (void)remove(tmp);
-    return vaecl_fail("%s: cannot write it: %s", h->csv, strerror(e));
-  }
-  return 0;
+  return vaecl_atomic_commit(&out, 0);
 }
 
 static int draw(const cli_history *h) {

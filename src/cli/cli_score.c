@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include <vaecl/evaluate.h>
 #include <vaecl/plot.h>
@@ -145,10 +146,10 @@ int cli_score(const cli_globals *g, int argc, char **argv) {
     rc = vaecl_evaluate(s.m, s.be, &s.data, &o, sc, NULL);
     cli_progress_end(&p);
   }
-  cli_out_file f;
-  if (rc == 0 && (rc = cli_out_open(&f, out)) == 0) {
+  vaecl_atomic_file f;
+  if (rc == 0 && (rc = vaecl_atomic_open(&f, out)) == 0) {
     write_rows(f.f, &s.data, sc, iwae);
-    rc = cli_out_commit(&f);
+    rc = vaecl_atomic_commit(&f, 0);
   }
   if (rc == 0)
     printf("wrote %s (%zu images scored by the %s)\n", out, s.data.count,

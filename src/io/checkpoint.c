@@ -12,6 +12,7 @@
 
 #include "io/checkpoint_v1.h"
 #include "io/safetensors.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/temp_files.h"
 
@@ -55,55 +56,30 @@ int vaecl_checkpoint_check_writable(const char *path) {
   return 0;
 }
 
+/* The file's bytes; an errno when a write fails. */
 static int write_file(FILE *f, const uint8_t *header, size_t header_size,
                       const vaecl_checkpoint *c) {
   errno = 0;
   if (fwrite(header, 1, header_size, f) != header_size)
     return errno ? errno : EIO;
-  const int err = vaecl_safetensors_write_data(f, c);
-  if (err)
-    return err;
-  /* Data must be on disk before the rename makes it the checkpoint. */
-  errno = 0;
-  if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-    return errno ? errno : EIO;
-  return 0;
+  return vaecl_safetensors_write_data(f, c);
 }
 
 int vaecl_checkpoint_save(const char *path, const vaecl_checkpoint *c) {
   if (check_target(path) || vaecl_safetensors_check(path, c))
     return -1;
-  char tmp[4096];
-  if (temp_path(path, tmp, sizeof tmp) != 0)
-    return -1;
-  /* Temporaries of saves that were killed would otherwise pile up, a checkpoint's
-   * size each. */
-  (void)vaecl_remove_stale_temps(path);
   uint8_t *header = NULL;
   size_t header_size = 0;
   if (vaecl_safetensors_encode_header(path, c, &header, &header_size))
     return -1;
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    const int e = errno;
+  vaecl_atomic_file out;
+  if (vaecl_atomic_open(&out, path) != 0) {
     free(header);
-    return vaecl_fail("%s: cannot create temporary file %s: %s", path, tmp, strerror(e));
+    return -1;
   }
-  int err = write_file(f, header, header_size, c);
+  const int err = write_file(out.f, header, header_size, c);
   free(header);
-  errno = 0;
-  if (fclose(f) != 0 && !err)
-    err = errno ? errno : EIO;
-  if (err) {
-    (void)remove(tmp); /* best effort: the write error is what matters */
-    return vaecl_fail("%s: writing %s failed: %s", path, tmp, strerror(err));
-  }
-  if (rename(tmp, path) != 0) {
-    const int e = errno;
-    (void)remove(tmp);
-    return vaecl_fail("%s: cannot rename %s over it: %s", path, tmp, strerror(e));
-  }
-  return 0;
+  return vaecl_atomic_commit(&out, err);
 }
 
 /* ---- loading ---- */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "plot/plot_font.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 #define MAX_SIDE 16384
@@ -110,30 +111,24 @@ static void on_png_warning(png_structp png, png_const_charp msg) {
 }
 
 int vaecl_canvas_write_png(const vaecl_canvas *c, const char *path) {
-  char tmp[4096];
-  const int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return vaecl_fail("%s: path too long", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f)
-    return vaecl_fail("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
+  vaecl_atomic_file out;
+  if (vaecl_atomic_open(&out, path) != 0)
+    return -1;
   png_structp png =
       png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, on_png_error, on_png_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!info) {
     png_destroy_write_struct(&png, NULL);
-    (void)fclose(f);
-    (void)remove(tmp);
+    vaecl_atomic_abort(&out);
     return vaecl_fail("%s: out of memory starting libpng", path);
   }
-  /* Nothing below changes png, info or f before a longjmp can land here. */
+  /* Nothing below changes png, info or out before a longjmp can land here. */
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
-    (void)fclose(f);
-    (void)remove(tmp); /* best effort: libpng's message is what matters */
-    return vaecl_fail_context("%s: writing %s failed: ", path, tmp);
+    vaecl_atomic_abort(&out); /* libpng's message is what matters */
+    return vaecl_fail_context("%s: writing %s failed: ", path, out.tmp);
   }
-  png_init_io(png, f);
+  png_init_io(png, out.f);
   png_set_IHDR(png, info, (png_uint_32)c->w, (png_uint_32)c->h, 8, PNG_COLOR_TYPE_RGB,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
@@ -141,20 +136,5 @@ int vaecl_canvas_write_png(const vaecl_canvas *c, const char *path) {
     png_write_row(png, c->px + (size_t)y * (size_t)c->w * 3);
   png_write_end(png, NULL);
   png_destroy_write_struct(&png, &info);
-  /* Buffered bytes can still fail to reach the disk; only a complete file may be renamed. */
-  int err = 0;
-  if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-    err = errno ? errno : EIO;
-  if (fclose(f) != 0 && !err)
-    err = errno ? errno : EIO;
-  if (err) {
-    (void)remove(tmp);
-    return vaecl_fail("%s: writing %s failed: %s", path, tmp, strerror(err));
-  }
-  if (rename(tmp, path) != 0) {
-    const int e = errno;
-    (void)remove(tmp);
-    return vaecl_fail("%s: cannot rename %s over it: %s", path, tmp, strerror(e));
-  }
-  return 0;
+  return vaecl_atomic_commit(&out, 0);
 }
