@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include <vaecl/plot.h>
 
 static const char *bin;
 static char *workdir, datadir[4200];
@@ -200,6 +201,57 @@ static void png_size(const char *path, unsigned *w, unsigned *h) {
   *w = (unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19];
   *h = (unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23];
 }
+
+/* Compares two files byte for byte. */
+static int same_bytes(const char *a, const char *b) {
+  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+  ck_assert_msg(fa && fb, "%s or %s missing", a, b);
+  int ca, cb;
+  do {
+    ca = fgetc(fa);
+    cb = fgetc(fb);
+  } while (ca == cb && ca != EOF);
+  fclose(fa);
+  fclose(fb);
+  return ca == cb;
+}
+
+/* --sample-every N: pictures on epochs N, 2N, ... laid out as the tiles say, and the run's
+ * weights and Adam state exactly those of a run without them. */
+START_TEST(train_samples_every_n_epochs) {
+  char args[9000], path[4600];
+  snprintf(args, sizeof args,
+           "train --data '%s' --limit 128 --epochs 3 --batch 64 --no-plots --sample-every 2 "
+           "--out '%s/se.ckpt'",
+           datadir, workdir);
+  expect("", args, 0, "se-samples-epoch-002.png");
+  snprintf(args, sizeof args,
+           "train --data '%s' --limit 128 --epochs 3 --batch 64 --no-plots --out '%s/plain.ckpt'",
+           datadir, workdir);
+  expect_without(args, 0, "samples-epoch");
+  char a[4600], b[4600];
+  snprintf(a, sizeof a, "%s/se.ckpt", workdir);
+  snprintf(b, sizeof b, "%s/plain.ckpt", workdir);
+  ck_assert_msg(same_bytes(a, b), "--sample-every changed the training");
+  const char *kinds[] = {"samples", "reconstruct"};
+  const int counts[] = {64, 2 * 16};
+  for (int k = 0; k < 2; k++) {
+    for (int e = 1; e <= 3; e++) {
+      snprintf(path, sizeof path, "%s/se-%s-epoch-%03d.png", workdir, kinds[k], e);
+      ck_assert_msg((access(path, F_OK) == 0) == (e == 2), "%s: %s", path,
+                    e == 2 ? "missing" : "drawn on an epoch not a multiple of 2");
+    }
+    snprintf(path, sizeof path, "%s/se-%s-epoch-002.png", workdir, kinds[k]);
+    vaecl_plot_tiles_layout want;
+    ck_assert_int_eq(vaecl_plot_image_tiles_layout(counts[k], k ? 16 : 8, 28, 28, "t", 0, &want),
+                     0);
+    unsigned w, h;
+    png_size(path, &w, &h);
+    ck_assert_uint_eq(w, (unsigned)want.width);
+    ck_assert_uint_eq(h, (unsigned)want.height);
+  }
+}
+END_TEST
 
 static const char val_header[] = "epoch,loss,reconstruction_loss,kl_loss,val_loss,"
                                  "val_reconstruction_loss,val_kl_loss,seconds";
@@ -394,6 +446,7 @@ int main(void) {
   tcase_add_test(tc, train_reports_keras_metrics_and_resumes);
   tcase_add_test(tc, interrupt_saves_and_resumes);
   tcase_add_test(tc, train_validates_and_resumes_the_same_split);
+  tcase_add_test(tc, train_samples_every_n_epochs);
   suite_add_tcase(s, tc);
   const int rc = vaecl_test_run(s);
   test_remove_tree(workdir);

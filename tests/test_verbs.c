@@ -20,6 +20,7 @@
 #include <vaecl.h>
 #include <vaecl/evaluate.h>
 #include <vaecl/idx.h>
+#include <vaecl/model_pictures.h>
 #include <vaecl/plot.h>
 
 static const char *bin;
@@ -370,7 +371,7 @@ START_TEST(sample_decodes_prior_draws) {
   vaecl_model *m = open_model();
   float z[20], *dec = malloc(10 * 784 * sizeof *dec);
   for (int i = 0; i < 20; i++)
-    z[i] = (float)vaecl_philox_normal(5, CLI_SAMPLE_STREAM, (uint32_t)i);
+    z[i] = (float)vaecl_philox_normal(5, VAECL_SAMPLE_STREAM, (uint32_t)i);
   ck_assert_int_eq(vaecl_decode_many(m, z, 10, dec), 0);
   for (int i = 0; i < 10; i++)
     expect_decoded(&im, &a, 4, i, dec + i * 784);

@@ -131,10 +131,6 @@ typedef struct {
 int cli_parse_options(const char *verb, int argc, char **argv, cli_opt *opts, int count,
                       void (*usage)(FILE *));
 
-/* The noise stream of `vaecl sample`'s prior draws: z[i] = vaecl_philox_normal(seed,
- * CLI_SAMPLE_STREAM, i), apart from training's steps and vaecl_evaluate's stream. */
-#define CLI_SAMPLE_STREAM (UINT64_C(3) << 62)
-
 /* Everything a verb holds; zero it, then fill it step by step. cli_session_close frees it. */
 typedef struct {
   const char *verb;

@@ -6,10 +6,7 @@
 
 #include "cli/cli.h"
 #include "util/error.h"
-#include <vaecl/evaluate.h>
-#include <vaecl/plot.h>
-
-enum { MAX_COLS = 16 };
+#include <vaecl/model_pictures.h>
 
 static void usage(FILE *f) {
   fprintf(f, "usage: vaecl [--backend NAME] [--device N] reconstruct --model CKPT --out FILE.png "
@@ -55,45 +52,17 @@ int cli_reconstruct(const cli_globals *g, int argc, char **argv) {
     cli_session_close(&s);
     return rc;
   }
-  const size_t L = (size_t)s.spec.latent, pixels = vaecl_shape_size(&s.spec.input);
-  const int cols = n < MAX_COLS ? (int)n : MAX_COLS, rows = (int)((n + cols - 1) / cols);
-  float *stats = malloc((size_t)n * 2 * L * sizeof *stats), *z = malloc((size_t)n * L * sizeof *z);
-  float *decoded = malloc((size_t)n * pixels * sizeof *decoded);
-  float *orig = malloc((size_t)n * pixels * sizeof *orig);
-  /* every row of originals followed by a row of their reconstructions */
-  const float **tiles = calloc((size_t)2 * rows * cols, sizeof *tiles);
-  rc = stats && z && decoded && orig && tiles ? cli_session_device(&s, g, n < 128 ? (int)n : 128)
-                                              : vaecl_fail("out of host memory for %ld images", n);
-  if (rc == 0)
-    rc = vaecl_encode_images(s.m, s.be, &s.data, (size_t)first, (size_t)n, stats);
-  for (size_t i = 0; rc == 0 && i < (size_t)n; i++)
-    memcpy(z + i * L, stats + i * 2 * L, L * sizeof *z); /* the means */
-  if (rc == 0)
-    rc = vaecl_decode_many(s.m, z, (size_t)n, decoded);
-  for (size_t i = 0; rc == 0 && i < (size_t)n; i++) {
-    const size_t r = i / (size_t)cols, c = i % (size_t)cols;
-    const uint8_t *src = s.data.pixels + ((size_t)first + i) * pixels;
-    for (size_t p = 0; p < pixels; p++)
-      orig[i * pixels + p] = (float)src[p] * (1.0f / 255.0f);
-    tiles[2 * r * (size_t)cols + c] = orig + i * pixels;
-    tiles[(2 * r + 1) * (size_t)cols + c] = decoded + i * pixels;
-  }
+  rc = cli_session_device(&s, g, n < 128 ? (int)n : 128);
   if (rc == 0) {
     char title[512];
     snprintf(title, sizeof title, "images %ld..%ld of %s above their reconstructions (z = mean)",
              first, first + n - 1, s.data_name);
-    rc = vaecl_plot_image_tiles(out, title, tiles, 2 * rows * cols, cols, s.spec.input.h,
-                                s.spec.input.w, s.spec.input.c, NULL);
+    rc = vaecl_picture_reconstructions(s.m, s.be, &s.data, (size_t)first, (int)n, out, title);
   }
   if (rc == 0)
     printf("wrote %s (images %ld..%ld and their reconstructions)\n", out, first, first + n - 1);
   else
     cli_session_fail(&s, 1);
-  free(stats);
-  free(z);
-  free(decoded);
-  free(orig);
-  free(tiles);
   cli_session_close(&s);
   return rc == 0 ? 0 : 1;
 }

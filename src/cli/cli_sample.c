@@ -1,13 +1,9 @@
 /* vaecl sample: images decoded from draws of the prior N(0, I), tiled in one PNG. */
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "cli/cli.h"
 #include "util/error.h"
-#include "util/philox.h"
-#include <vaecl/evaluate.h>
-#include <vaecl/plot.h>
+#include <vaecl/model_pictures.h>
 
 static void usage(FILE *f) {
   fprintf(f, "usage: vaecl [--backend NAME] [--device N] sample --model CKPT --out FILE.png "
@@ -49,34 +45,17 @@ int cli_sample(const cli_globals *g, int argc, char **argv) {
     cli_session_close(&s);
     return rc;
   }
-  const size_t L = (size_t)s.spec.latent, pixels = vaecl_shape_size(&s.spec.input);
-  float *z = malloc((size_t)n * L * sizeof *z),
-        *images = malloc((size_t)n * pixels * sizeof *images);
-  rc = z && images ? cli_session_device(&s, g, n < 128 ? (int)n : 128)
-                   : vaecl_fail("out of host memory for %ld images", n);
-  for (size_t i = 0; rc == 0 && i < (size_t)n * L; i++)
-    z[i] = (float)vaecl_philox_normal((uint64_t)seed, CLI_SAMPLE_STREAM, (uint32_t)i);
-  if (rc == 0)
-    rc = vaecl_decode_many(s.m, z, (size_t)n, images);
+  rc = cli_session_device(&s, g, n < 128 ? (int)n : 128);
   if (rc == 0) {
     char title[512];
     snprintf(title, sizeof title, "%ld samples of %s: z ~ N(0, I), seed %ld, decoded", n, model,
              seed);
-    const int cols = (int)ceil(sqrt((double)n));
-    const float **cells = malloc((size_t)n * sizeof *cells);
-    for (size_t i = 0; cells && i < (size_t)n; i++)
-      cells[i] = images + i * pixels;
-    rc = !cells ? vaecl_fail("out of host memory")
-                : vaecl_plot_image_tiles(out, title, cells, (int)n, cols, s.spec.input.h,
-                                         s.spec.input.w, s.spec.input.c, NULL);
-    free(cells);
+    rc = vaecl_picture_samples(s.m, out, title, (int)n, (uint64_t)seed);
   }
   if (rc == 0)
     printf("wrote %s (%ld images decoded from the prior, seed %ld)\n", out, n, seed);
   else
     cli_session_fail(&s, 1);
-  free(z);
-  free(images);
   cli_session_close(&s);
   return rc == 0 ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include <vaecl/checkpoint.h>
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
+#include <vaecl/model_pictures.h>
 #include <vaecl/train.h>
 
 static void usage(FILE *f) {
@@ -34,6 +35,10 @@ static void usage(FILE *f) {
              "  --val-split F   hold out the fraction F (0 < F < 1) of the images, chosen\n"
              "                  from the seed, and report their loss after every epoch\n"
              "  --val-data PATH report the loss of these images after every epoch\n"
+             "  --sample-every N  every N epochs, draw PREFIX-samples-epoch-E.png (64 draws\n"
+             "                  from the prior) and PREFIX-reconstruct-epoch-E.png (16 images\n"
+             "                  above their reconstructions, from the validation images if\n"
+             "                  any), PREFIX being --out without .ckpt\n"
              "  --no-plots      skip the figures written at the end (see vaecl plot --help)\n"
              "  --grid-window R the latent grid figure spans [-R, R]^2 (default 0.5, the\n"
              "                  Keras example's; trained means often spread over [-3, 3])\n"
@@ -50,15 +55,15 @@ typedef struct {
   const char *data_dir, *out, *resume;
   const char *model;
   cli_validation val;
-  long epochs, batch, limit;
+  long epochs, batch, limit, sample_every;
   int no_plots, batch_given, seed_given;
   double lr, grid_window;
   long long seed;
 } train_args;
 
 static const char *const value_options[] = {
-    "--data", "--model", "--out",         "--resume",    "--epochs",   "--batch", "--lr",
-    "--seed", "--limit", "--grid-window", "--val-split", "--val-data", NULL};
+    "--data", "--model", "--out",         "--resume",    "--epochs",   "--batch",        "--lr",
+    "--seed", "--limit", "--grid-window", "--val-split", "--val-data", "--sample-every", NULL};
 
 static int parse(int argc, char **argv, train_args *a) {
   for (int i = 1; i < argc; i++) {
@@ -90,7 +95,10 @@ static int parse(int argc, char **argv, train_args *a) {
       a->out = v;
     else if (!strcmp(opt, "--resume"))
       a->resume = v;
-    else if (!strcmp(opt, "--val-data"))
+    else if (!strcmp(opt, "--sample-every")) {
+      if (cli_parse_int(opt, v, 1, 100000, &a->sample_every))
+        return -1;
+    } else if (!strcmp(opt, "--val-data"))
       a->val.data = v;
     else if (!strcmp(opt, "--val-split")) {
       if (cli_parse_float(opt, v, 1e-9, 1 - 1e-9, &x))
@@ -136,7 +144,14 @@ static void on_stop_signal(int sig) {
 typedef struct {
   int tty;
   cli_history *history; /* NULL: none */
-  char failed[1024];    /* why the history could not be written ("" when it could) */
+  /* --sample-every's pictures (every 0: none) */
+  long every;
+  vaecl_model *m;
+  vb_backend *be;
+  const vaecl_dataset *train, *shown; /* reconstructed: the validation images, else training's */
+  const char *prefix;
+  uint64_t seed;
+  char failed[1024]; /* why the history could not be written ("" when it could) */
 } reporter;
 
 static void metrics_text(const vaecl_epoch_metrics *e, char *buf, size_t size) {
@@ -163,6 +178,29 @@ static void on_progress(void *user, const vaecl_epoch_metrics *e) {
   fflush(stderr);
 }
 
+/* --sample-every: what the model makes of the prior and of known images, by epoch. The
+ * pictures read the weights but change no training state, so the run's numbers are those
+ * of a run without them. */
+static int epoch_pictures(const reporter *r, int epoch) {
+  if (r->every <= 0 || epoch % r->every != 0)
+    return 0;
+  char path[4300], title[512];
+  snprintf(path, sizeof path, "%s-samples-epoch-%03d.png", r->prefix, epoch);
+  snprintf(title, sizeof title, "epoch %d: 64 samples, z ~ N(0, I), seed %llu, decoded", epoch,
+           (unsigned long long)r->seed);
+  if (vaecl_picture_samples(r->m, path, title, 64, r->seed) != 0)
+    return -1;
+  printf("wrote %s\n", path);
+  const int n = r->shown->count < 16 ? (int)r->shown->count : 16;
+  snprintf(path, sizeof path, "%s-reconstruct-epoch-%03d.png", r->prefix, epoch);
+  snprintf(title, sizeof title, "epoch %d: %d %s images above their reconstructions (z = mean)",
+           epoch, n, r->shown == r->train ? "training" : "validation");
+  if (vaecl_picture_reconstructions(r->m, r->be, r->shown, 0, n, path, title) != 0)
+    return -1;
+  printf("wrote %s\n", path);
+  return 0;
+}
+
 static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
   reporter *r = user;
   char m[512];
@@ -179,8 +217,10 @@ static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
            "ms/step leaves it out)\n",
            e->first_step_seconds);
   fflush(stdout);
-  /* A history that cannot be written stops the run (after this epoch's checkpoint). */
-  if (r->history && !r->failed[0] && cli_history_add(r->history, e) != 0) {
+  /* A history or picture that cannot be written stops the run (after this epoch's
+   * checkpoint). */
+  if (r->history && !r->failed[0] &&
+      (cli_history_add(r->history, e) != 0 || epoch_pictures(r, e->epoch) != 0)) {
     snprintf(r->failed, sizeof r->failed, "%s", vaecl_last_error());
     stop_flag = 1;
   }
@@ -356,7 +396,15 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     if (a.resume)
       cli_plot_prefix(a.resume, resume_prefix, sizeof resume_prefix);
     cli_history history;
-    reporter rep = {.tty = isatty(STDERR_FILENO), .history = &history};
+    reporter rep = {.tty = isatty(STDERR_FILENO),
+                    .history = &history,
+                    .every = a.sample_every,
+                    .m = m,
+                    .be = be,
+                    .train = &data,
+                    .shown = val.count ? &val : &data,
+                    .prefix = out_prefix,
+                    .seed = (uint64_t)a.seed};
     if (cli_history_open(&history, out_prefix, a.resume ? resume_prefix : NULL, epochs_done,
                          val.count > 0, !a.no_plots) != 0) {
       fprintf(stderr, "vaecl train: %s; move it away or fix it\n", vaecl_last_error());
