@@ -34,6 +34,22 @@ typedef struct {
   double progress_interval; /* seconds; 0: no progress calls */
 } vaecl_train_callbacks;
 
+/* Data-parallel training: `ranks` processes (one per device, e.g. under MPI) each call
+ * vaecl_train with the same options, data and seed. Every rank follows the same
+ * shuffle and takes its part of each batch (rows [n*rank/ranks, n*(rank+1)/ranks) of
+ * a batch of n); the gradients, the loss sums and the stop flag are summed across
+ * ranks through `reduce` once per step, and every rank applies the same Adam update.
+ * The library knows nothing of MPI: the caller supplies reduce. Rank 0 alone writes
+ * out_path; the callbacks run on every rank with the same (global) figures. */
+typedef struct {
+  int rank, ranks; /* 0 and 1: a single process, reduce unused */
+  void *user;      /* passed to reduce */
+  /* Sums buf[0..count) across all ranks in place, every rank getting the same sums,
+   * and returns 0; or returns -1 after vaecl_fail. Called collectively: every rank
+   * calls it the same number of times with the same count. */
+  int (*reduce)(void *user, float *buf, size_t count);
+} vaecl_shard;
+
 typedef struct {
   int epochs;    /* the total, counting epochs a resumed run already did (10) */
   int batch;     /* 128 */
@@ -44,6 +60,9 @@ typedef struct {
   /* Polled before each step: once nonzero, the run stops after the current step,
    * saves and returns. A signal handler may set it. NULL: never stops early. */
   const volatile sig_atomic_t *stop;
+  /* {0, 1}: one process. With several ranks, a stop on any rank stops every rank
+   * after the same step. */
+  vaecl_shard shard;
 } vaecl_train_options;
 
 typedef struct {

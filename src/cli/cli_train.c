@@ -34,7 +34,8 @@ static void usage(FILE *f) {
              "  --no-plots      skip the figures written at the end (see vaecl plot --help)\n"
              "  -h, --help      this help\n"
              "\n"
-             "Ctrl-C (or SIGTERM) stops after the current step and saves the checkpoint.\n");
+             "Ctrl-C (or SIGTERM) stops after the current step and saves the checkpoint.\n"
+             "Under `mpirun -np N`, the N ranks split each batch and rank 0 writes the files.\n");
 }
 
 typedef struct {
@@ -187,7 +188,31 @@ static void report_error(const char *what) {
     fprintf(stderr, "vaecl train: try a smaller --batch\n");
 }
 
+/* One line per rank: where each one trains (rank 0 prints them). */
+static int print_ranks(const cli_dist *d, const char *device) {
+  enum { LINE = 320 };
+  char *all = d->rank == 0 ? calloc((size_t)d->ranks, LINE) : NULL;
+  char mine[LINE];
+  if (d->rank == 0 && !all)
+    return vaecl_fail("out of host memory");
+  snprintf(mine, sizeof mine, "%s", device);
+  int rc = cli_dist_gather_text(d, mine, all, LINE);
+  for (int r = 0; rc == 0 && all && r < d->ranks; r++)
+    printf("rank %d: %s\n", r, all + (size_t)r * LINE);
+  free(all);
+  return rc;
+}
+
+/* Under mpirun a failure on one rank would leave the others waiting for it forever:
+ * stop them all, naming this rank and its device. */
+static int fail_all(const cli_globals *g, const vb_backend *be) {
+  if (g->dist->ranks > 1)
+    cli_dist_abort(g->dist, be ? be->device_name : NULL, vaecl_last_error(), 1);
+  return -1;
+}
+
 int cli_train(const cli_globals *g, int argc, char **argv) {
+  const cli_dist *dist = g->dist;
   train_args a = {.data_dir = VAECL_DEFAULT_DATA_DIR,
                   .out = "vaecl-model.ckpt",
                   .epochs = 10,
@@ -209,13 +234,15 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     }
     vaecl_model_spec_free(&spec);
   }
-  if (vaecl_checkpoint_check_writable(a.out) != 0) {
+  if (dist->rank == 0 && vaecl_checkpoint_check_writable(a.out) != 0) {
     fprintf(stderr, "vaecl train: %s; pick another --out\n", vaecl_last_error());
+    fail_all(g, NULL);
     return 1;
   }
   vaecl_dataset data;
   if (vaecl_dataset_load(a.data_dir, &data) != 0) {
     report_error("data");
+    fail_all(g, NULL);
     return 1;
   }
   if (a.limit > 0 && (size_t)a.limit < data.count)
@@ -223,6 +250,12 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   vb_backend *be = cli_backend_open(g->backend, g->device);
   if (!be) {
     report_error("backend");
+    if (dist->ranks > 1)
+      fprintf(stderr,
+              "vaecl train: rank %d runs on device %d (its rank on this machine, or its "
+              "entry of --device 0,1,...)\n",
+              dist->rank, g->device);
+    fail_all(g, NULL);
     vaecl_dataset_free(&data);
     return 1;
   }
@@ -235,13 +268,21 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     if ((rc = vaecl_dataset_check_fits(&data, in->h, in->w, in->c)) != 0)
       vaecl_fail_context("%s: ", a.data_dir);
   }
+  if (rc == 0 && dist->ranks > 1)
+    rc = print_ranks(dist, be->device_name);
+  if (rc != 0)
+    fail_all(g, be);
   if (rc == 0 && epochs_done >= (uint32_t)a.epochs) {
     printf("%s already has %u epochs, and --epochs (the total) is %ld: nothing to do\n", a.resume,
            epochs_done, a.epochs);
   } else if (rc == 0) {
     printf("vaecl %s: %zu images from %s, model %s, %zu parameters, batch %ld, device %s\n",
            VAECL_VERSION, data.count, a.data_dir, vaecl_model_get_spec(m)->source,
-           vaecl_model_parameter_count(m), a.batch, be->device_name);
+           vaecl_model_parameter_count(m), a.batch,
+           dist->ranks > 1 ? "one per rank" : be->device_name);
+    if (dist->ranks > 1)
+      printf("%d ranks share each batch of %ld; gradients summed by %s\n", dist->ranks, a.batch,
+             dist->ordered ? "rank order (VAECL_MPI_REDUCE=ordered)" : "MPI_Allreduce");
     if (epochs_done)
       printf("resuming from %s after epoch %u\n", a.resume, epochs_done);
     reporter rep = {.tty = isatty(STDERR_FILENO)};
@@ -251,11 +292,14 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.seed = (uint64_t)a.seed;
     opt.adam.learning_rate = (float)a.lr;
     opt.out_path = a.out;
-    opt.callbacks = (vaecl_train_callbacks){.user = &rep,
-                                            .on_epoch_begin = on_epoch_begin,
-                                            .on_progress = on_progress,
-                                            .on_epoch_end = on_epoch_end,
-                                            .progress_interval = rep.tty ? 1.0 : 30.0};
+    if (dist->rank == 0) /* the others' figures are the same: rank 0 reports */
+      opt.callbacks = (vaecl_train_callbacks){.user = &rep,
+                                              .on_epoch_begin = on_epoch_begin,
+                                              .on_progress = on_progress,
+                                              .on_epoch_end = on_epoch_end,
+                                              .progress_interval = rep.tty ? 1.0 : 30.0};
+    opt.shard = (vaecl_shard){
+        .rank = dist->rank, .ranks = dist->ranks, .user = g->dist, .reduce = cli_dist_reduce};
     stop_flag = 0;
     opt.stop = &stop_flag;
     signal(SIGINT, on_sigint); /* Ctrl-C, and a scheduler's polite kill */
@@ -263,6 +307,8 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    if (rc != 0)
+      fail_all(g, be);
     if (rc == 0 && result.interrupted) {
       if (result.stopped_at_step)
         printf("interrupted at step %d of epoch %u\n", result.stopped_at_step,
@@ -271,12 +317,13 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
         printf("interrupted after epoch %u\n", result.epochs_done);
       if (result.saved)
         printf("saved %s (resume with --resume %s)\n", a.out, a.out);
-      fprintf(stderr, "vaecl train: training interrupted\n");
+      if (dist->rank == 0)
+        fprintf(stderr, "vaecl train: training interrupted\n");
       rc = -2;
     } else if (rc == 0 && result.saved) {
       printf("saved %s\n", a.out);
     }
-    if (rc == 0 && !a.no_plots) {
+    if (rc == 0 && !a.no_plots && dist->rank == 0) {
       char prefix[4096];
       cli_plot_prefix(a.out, prefix, sizeof prefix);
       rc = cli_write_plots(m, be, &data, prefix);

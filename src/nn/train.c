@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/train_shard.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/philox.h"
@@ -16,8 +17,13 @@ vaecl_train_options vaecl_train_defaults(void) {
       .epochs = 10, .batch = 128, .seed = 1, .adam = vaecl_adam_default(), .out_path = NULL};
 }
 
-static int stop_requested(const vaecl_train_options *opt) {
+static int local_stop(const vaecl_train_options *opt) {
   return opt->stop && *opt->stop;
+}
+
+/* With several ranks, only the stop every rank has agreed on counts. */
+static int stop_requested(const vaecl_train_options *opt, const shard_step *sh) {
+  return sh ? sh->stop : local_stop(opt);
 }
 
 /* Fisher-Yates with the counter RNG: epoch e's order depends only on (seed, e), so a
@@ -86,38 +92,64 @@ static void fill_metrics(vaecl_epoch_metrics *e, const vaecl_model *m, const dou
   e->loss = e->reconstruction_loss + (double)vaecl_model_get_spec(m)->kl_weight * e->kl_loss;
 }
 
+/* This rank's part of the batch of n images at `first`, and one step with the others. */
+static int shard_batch(shard_step *sh, vaecl_model *m, device_data *d,
+                       const vaecl_train_options *opt, size_t first, int n, size_t ppi,
+                       uint64_t step) {
+  int part_first, part;
+  shard_rows(n, sh->shard.rank, sh->shard.ranks, &part_first, &part);
+  if (part > 0 && d->be->ops->gather_images(d->be, d->pixels, d->order, first + (size_t)part_first,
+                                            (size_t)part, ppi, d->batch_images) != 0)
+    return -1;
+  return shard_step_run(sh, m, d->batch_images, part, part_first, n, step, &opt->adam,
+                        local_stop(opt), 0);
+}
+
+static int read_sums(vaecl_model *m, const shard_step *sh, double sums[2]) {
+  if (!sh)
+    return vaecl_model_read_loss_sums(m, sums);
+  sums[0] = sh->sums[0];
+  sums[1] = sh->sums[1];
+  return 0;
+}
+
 static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
                      const vaecl_train_options *opt, uint32_t epoch, uint32_t *order,
-                     vaecl_epoch_metrics *out) {
+                     shard_step *sh, vaecl_epoch_metrics *out) {
   const vb_ops *o = d->be->ops;
   const size_t ppi = vaecl_dataset_image_size(data);
   const int steps = (int)((data->count + (size_t)opt->batch - 1) / (size_t)opt->batch);
   shuffle(order, data->count, opt->seed, epoch);
   if (o->write(d->be, d->order, 0, order, data->count * sizeof *order) != 0 ||
-      vaecl_model_reset_loss_sums(m) != 0)
+      (sh ? shard_reset_sums(sh, m) : vaecl_model_reset_loss_sums(m)) != 0)
     return -1;
   const double start = vaecl_seconds();
   double last_report = start, sums[2];
   vaecl_step_window window = vaecl_step_window_open(d->be);
   int step = 0, rc = 0;
   out->steps = steps;
-  for (; step < steps && !stop_requested(opt) && rc == 0; step++) {
+  for (; step < steps && !stop_requested(opt, sh) && rc == 0; step++) {
     const size_t first = (size_t)step * opt->batch;
     const int n =
         (int)(data->count - first < (size_t)opt->batch ? data->count - first : (size_t)opt->batch);
     /* Sampling noise is numbered by the global step, unique across epochs. */
     const uint64_t global_step = (uint64_t)epoch * (uint64_t)steps + (uint64_t)step;
-    if ((rc = vaecl_step_window_admit(&window)) != 0 ||
-        (rc = o->gather_images(d->be, d->pixels, d->order, first, (size_t)n, ppi,
-                               d->batch_images)) != 0 ||
-        (rc = vaecl_model_train_step(m, d->batch_images, n, global_step, &opt->adam)) != 0 ||
-        (rc = vaecl_step_window_mark(&window)) != 0)
+    if (sh) { /* the sums are on the host after every step: check each one */
+      if ((rc = shard_batch(sh, m, d, opt, first, n, ppi, global_step)) != 0 ||
+          (rc = check_finite(sh->sums[0] + sh->sums[1], epoch, step + 1,
+                             opt->adam.learning_rate)) != 0)
+        break;
+    } else if ((rc = vaecl_step_window_admit(&window)) != 0 ||
+               (rc = o->gather_images(d->be, d->pixels, d->order, first, (size_t)n, ppi,
+                                      d->batch_images)) != 0 ||
+               (rc = vaecl_model_train_step(m, d->batch_images, n, global_step, &opt->adam)) != 0 ||
+               (rc = vaecl_step_window_mark(&window)) != 0)
       break;
     /* Reading the sums waits for the device, so only do it as often as asked. */
     const vaecl_train_callbacks *cb = &opt->callbacks;
     if (cb->on_progress && cb->progress_interval > 0 &&
         vaecl_seconds() - last_report > cb->progress_interval) {
-      if ((rc = vaecl_model_read_loss_sums(m, sums)) != 0)
+      if ((rc = read_sums(m, sh, sums)) != 0)
         break;
       last_report = vaecl_seconds();
       fill_metrics(out, m, sums, step + 1, last_report - start);
@@ -129,7 +161,7 @@ static int run_epoch(vaecl_model *m, device_data *d, const vaecl_dataset *data,
   }
   if (vaecl_step_window_close(&window) != 0)
     rc = -1;
-  if (rc != 0 || vaecl_model_read_loss_sums(m, sums) != 0)
+  if (rc != 0 || read_sums(m, sh, sums) != 0)
     return -1;
   fill_metrics(out, m, sums, step, vaecl_seconds() - start);
   return 0;
@@ -152,6 +184,14 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
   if (epochs_done >= (uint32_t)opt->epochs)
     return 0; /* nothing to do; saved stays 0 */
   device_data d = {.be = be};
+  shard_step shard, *sh = opt->shard.ranks > 1 ? &shard : NULL;
+  if (sh && (shard_step_open(sh, m, be, &opt->shard) != 0 ||
+             shard_check_setup(sh, m, data, opt, epochs_done) != 0)) {
+    shard_step_close(sh);
+    return -1;
+  }
+  /* rank 0 alone writes the checkpoint */
+  const char *out_path = sh && sh->shard.rank != 0 ? NULL : opt->out_path;
   uint32_t *order = malloc(data->count * sizeof *order);
   int rc = order ? upload_data(&d, data, opt->batch) : vaecl_fail("out of host memory");
   const vaecl_train_callbacks *cb = &opt->callbacks;
@@ -159,14 +199,14 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
     vaecl_epoch_metrics em = {.epoch = (int)e + 1, .epochs = opt->epochs};
     if (cb->on_epoch_begin)
       cb->on_epoch_begin(cb->user, (int)e + 1, opt->epochs);
-    if ((rc = run_epoch(m, &d, data, opt, e, order, &em)) != 0)
+    if ((rc = run_epoch(m, &d, data, opt, e, order, sh, &em)) != 0)
       break;
     /* A stop during the epoch's last step still completes the epoch. */
     if (em.step < em.steps) {
       r->interrupted = 1;
       r->stopped_at_step = em.step;
       /* The epoch is not complete: a resumed run repeats it from these weights. */
-      if (opt->out_path && (rc = save(m, opt->out_path, e, opt->batch)) == 0)
+      if (out_path && (rc = save(m, out_path, e, opt->batch)) == 0)
         r->saved = 1;
       break;
     }
@@ -174,17 +214,19 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
       break;
     if (cb->on_epoch_end)
       cb->on_epoch_end(cb->user, &em);
-    if (opt->out_path && (rc = save(m, opt->out_path, e + 1, opt->batch)) != 0)
+    if (out_path && (rc = save(m, out_path, e + 1, opt->batch)) != 0)
       break;
-    r->saved = opt->out_path != NULL;
+    r->saved = out_path != NULL;
     r->epochs_done = e + 1;
     r->last = em;
-    if (stop_requested(opt) && e + 1 < (uint32_t)opt->epochs) {
+    if (stop_requested(opt, sh) && e + 1 < (uint32_t)opt->epochs) {
       r->interrupted = 1;
       break;
     }
   }
   free(order);
   release_data(&d);
+  if (sh)
+    shard_step_close(sh);
   return rc;
 }
