@@ -34,7 +34,8 @@ static void usage(FILE *f) {
              "  --no-plots      skip the figures written at the end (see vaecl plot --help)\n"
              "  -h, --help      this help\n"
              "\n"
-             "Ctrl-C (or SIGTERM) stops after the current step and saves the checkpoint.\n"
+             "Ctrl-C (or SIGTERM, SIGUSR1) stops after the current step and saves the\n"
+             "checkpoint.\n"
              "Under `mpirun -np N`, the N ranks split each batch and rank 0 writes the files.\n");
 }
 
@@ -304,9 +305,11 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.stop = &stop_flag;
     signal(SIGINT, on_sigint); /* Ctrl-C, and a scheduler's polite kill */
     signal(SIGTERM, on_sigint);
+    signal(SIGUSR1, on_sigint); /* what Open MPI's mpirun forwards to every rank */
     rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
     if (rc != 0)
       fail_all(g, be);
     if (rc == 0 && result.interrupted) {
