@@ -173,7 +173,7 @@ int cli_bench(const cli_globals *g, int argc, char **argv) {
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
     vaecl_model_spec_free(&spec);
     if (g->dist->ranks > 1) /* the other ranks would wait for this one */
-      cli_dist_abort(g->dist, NULL, vaecl_last_error(), 1);
+      cli_dist_abort(g->dist, "no device opened", 1);
     return 1;
   }
   const int rc = run(be, &spec, &a, g->dist);
@@ -187,7 +187,7 @@ int cli_bench(const cli_globals *g, int argc, char **argv) {
   if (rc != 0) {
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
     if (g->dist->ranks > 1)
-      cli_dist_abort(g->dist, be->device_name, vaecl_last_error(), 1);
+      cli_dist_abort(g->dist, be->device_name, 1);
   }
   cli_backend_close(be);
   return rc == 0 ? 0 : 1;

@@ -20,9 +20,10 @@ typedef struct {
 int cli_dist_init(int *argc, char ***argv, cli_dist *d);
 /* Leaves the job normally (every rank calls it). */
 void cli_dist_finalize(const cli_dist *d);
-/* Stops every rank after a failure on this one: prints `message` naming this rank
- * and its device, then MPI_Abort. In a single process it only returns. */
-void cli_dist_abort(const cli_dist *d, const char *device, const char *message, int code);
+/* Stops every rank after a failure on this one (whose message the caller has
+ * printed): one line naming this rank, its machine and `device`, then MPI_Abort.
+ * In a single process it only returns. */
+void cli_dist_abort(const cli_dist *d, const char *device, int code);
 
 /* vaecl_shard.reduce, user = the cli_dist: buf summed across ranks in place. */
 int cli_dist_reduce(void *user, float *buf, size_t count);

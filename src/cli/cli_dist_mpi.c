@@ -58,7 +58,7 @@ void cli_dist_finalize(const cli_dist *d) {
     MPI_Finalize();
 }
 
-void cli_dist_abort(const cli_dist *d, const char *device, const char *message, int code) {
+void cli_dist_abort(const cli_dist *d, const char *device, int code) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized)
@@ -66,8 +66,8 @@ void cli_dist_abort(const cli_dist *d, const char *device, const char *message, 
   char host[MPI_MAX_PROCESSOR_NAME] = "";
   int len = 0;
   MPI_Get_processor_name(host, &len);
-  fprintf(stderr, "vaecl: rank %d of %d (on %s, device %s) failed: %s; stopping every rank\n",
-          d->rank, d->ranks, host, device ? device : "not opened yet", message);
+  fprintf(stderr, "vaecl: rank %d of %d (on %s, %s) failed, so every rank stops\n", d->rank,
+          d->ranks, host, device);
   fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, code);
 }

@@ -24,10 +24,9 @@ void cli_dist_finalize(const cli_dist *d) {
   (void)d;
 }
 
-void cli_dist_abort(const cli_dist *d, const char *device, const char *message, int code) {
+void cli_dist_abort(const cli_dist *d, const char *device, int code) {
   (void)d;
   (void)device;
-  (void)message;
   (void)code;
 }
 

@@ -206,9 +206,17 @@ static int print_ranks(const cli_dist *d, const char *device) {
 
 /* Under mpirun a failure on one rank would leave the others waiting for it forever:
  * stop them all, naming this rank and its device. */
-static int fail_all(const cli_globals *g, const vb_backend *be) {
-  if (g->dist->ranks > 1)
-    cli_dist_abort(g->dist, be ? be->device_name : NULL, vaecl_last_error(), 1);
+static int fail_all(const cli_globals *g, const vb_backend *be, const char *what) {
+  if (g->dist->ranks < 2)
+    return -1;
+  if (what)
+    report_error(what);
+  char device[320];
+  if (be)
+    snprintf(device, sizeof device, "device %d: %s", g->device, be->device_name);
+  else
+    snprintf(device, sizeof device, "device %d, not opened", g->device);
+  cli_dist_abort(g->dist, device, 1);
   return -1;
 }
 
@@ -237,13 +245,13 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   }
   if (dist->rank == 0 && vaecl_checkpoint_check_writable(a.out) != 0) {
     fprintf(stderr, "vaecl train: %s; pick another --out\n", vaecl_last_error());
-    fail_all(g, NULL);
+    fail_all(g, NULL, NULL);
     return 1;
   }
   vaecl_dataset data;
   if (vaecl_dataset_load(a.data_dir, &data) != 0) {
     report_error("data");
-    fail_all(g, NULL);
+    fail_all(g, NULL, NULL);
     return 1;
   }
   if (a.limit > 0 && (size_t)a.limit < data.count)
@@ -256,7 +264,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
               "vaecl train: rank %d runs on device %d (its rank on this machine, or its "
               "entry of --device 0,1,...)\n",
               dist->rank, g->device);
-    fail_all(g, NULL);
+    fail_all(g, NULL, NULL);
     vaecl_dataset_free(&data);
     return 1;
   }
@@ -272,7 +280,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   if (rc == 0 && dist->ranks > 1)
     rc = print_ranks(dist, be->device_name);
   if (rc != 0)
-    fail_all(g, be);
+    fail_all(g, be, "train");
   if (rc == 0 && epochs_done >= (uint32_t)a.epochs) {
     printf("%s already has %u epochs, and --epochs (the total) is %ld: nothing to do\n", a.resume,
            epochs_done, a.epochs);
@@ -311,7 +319,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     signal(SIGTERM, SIG_DFL);
     signal(SIGUSR1, SIG_DFL);
     if (rc != 0)
-      fail_all(g, be);
+      fail_all(g, be, "train");
     if (rc == 0 && result.interrupted) {
       if (result.stopped_at_step)
         printf("interrupted at step %d of epoch %u\n", result.stopped_at_step,
@@ -332,7 +340,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
       rc = cli_write_plots(m, be, &data, prefix);
     }
   }
-  if (rc == -1)
+  if (rc == -1) /* under mpirun only the figures' failure gets here: the others stopped all */
     report_error("train");
   vaecl_model_destroy(m);
   cli_backend_close(be);

@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
   if (dist.rank != 0 && !freopen("/dev/null", "w", stdout)) {
     fprintf(stderr, "vaecl: rank %d cannot silence its output: /dev/null: cannot open\n",
             dist.rank);
-    cli_dist_abort(&dist, NULL, "no /dev/null", 1);
+    cli_dist_abort(&dist, "no device opened", 1);
     return 1;
   }
   cli_globals g = {.device = -1, .backend = NULL, .dist = &dist};
