@@ -17,6 +17,11 @@ the 0.0001 of the printed figures). A wrong shard, noise drawn at the wrong inde
 a missing sum or a wrong scale moves the weights by learning-rate steps (1e-3), far
 beyond 2E (about 1e-6).
 
+With --mixed, rank 0 runs on the plain-C backend and the others on OpenCL (mpirun's
+MPMD form): ranks on different kinds of device, whose Adam updates round differently,
+so vaecl must find after each epoch that their weights differ and copy rank 0's to
+all (it says so); the comparison with `one` still holds.
+
 Also checks that rank 0 alone prints the epoch lines, and (with --ordered) that the
 rank-ordered sum (VAECL_MPI_REDUCE=ordered) gives the same bits as MPI_Allreduce for
 two ranks (a + b is commutative) and reports how many values match `one` bit for bit.
@@ -66,15 +71,17 @@ def main():
     ap.add_argument("--mpirun", required=True)
     ap.add_argument("--np", type=int, default=2)
     ap.add_argument("--ordered", action="store_true")
+    ap.add_argument("--mixed", action="store_true")
     ap.add_argument("train_args", nargs="*")
     a = ap.parse_args()
     env = dict(os.environ, OMPI_MCA_btl_vader_single_copy_mechanism="none")
-    mpirun = [a.mpirun, "--oversubscribe", "-np", str(a.np)]
+    base = [a.mpirun, "--oversubscribe"]
     if os.geteuid() == 0:  # CI runs as root; Open MPI refuses that unless told
-        mpirun.insert(1, "--allow-run-as-root")
+        base.append("--allow-run-as-root")
     for var in ("POCL_CACHE_DIR", "VAECL_CACHE_DIR", "OMPI_MCA_btl_vader_single_copy_mechanism"):
         if var in env:
-            mpirun += ["-x", var]
+            base += ["-x", var]
+    mpirun = base + ["-np", str(a.np)]
     with tempfile.TemporaryDirectory() as tmp:
         def train(prefix, name, extra_env=None):
             e = dict(env, **(extra_env or {}))
@@ -84,8 +91,17 @@ def main():
 
         one_out, one = train([a.vaecl, "--device", "0", "train"], "one.ckpt")
         exact_out, exact = train([a.vaecl, "--backend", "cpu", "train"], "exact.ckpt")
-        mpi_out, mpi = train(mpirun + [a.vaecl, "--device", "0", "train"], "mpi.ckpt")
         failed = []
+        if a.mixed:  # rank 0 on the plain-C backend, the others on OpenCL
+            out = os.path.join(tmp, "mpi.ckpt")
+            args = ["train"] + a.train_args + ["--no-plots", "--out", out]
+            cmd = (base + ["-np", "1", a.vaecl, "--backend", "cpu"] + args + [":"] +
+                   ["-np", str(a.np - 1), a.vaecl, "--device", "0"] + args)
+            mpi_out, mpi = run(cmd, env), values(out)
+            if "weights differed after %d epochs" % len(epochs(mpi_out)) not in mpi_out:
+                failed.append("ranks on different backends: no weight copy reported")
+        else:
+            mpi_out, mpi = train(mpirun + [a.vaecl, "--device", "0", "train"], "mpi.ckpt")
         e1, ee, em = epochs(one_out), epochs(exact_out), epochs(mpi_out)
         if len(em) != len(e1) or not e1:
             failed.append("mpirun printed %d epoch lines, one process %d (rank 0 alone prints)"

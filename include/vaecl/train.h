@@ -40,9 +40,11 @@ typedef struct {
  * a batch of n); the gradients, the loss sums and the stop flag are summed across
  * ranks through `reduce` once per step, and every rank applies the same Adam update.
  * The library knows nothing of MPI: the caller supplies reduce. Rank 0 alone writes
- * out_path; the callbacks run on every rank with the same (global) figures. */
+ * out_path; the callbacks run on every rank with the same (global) figures. Before
+ * the first step the ranks check that they train the same data, model and options;
+ * after each epoch, that they hold the same weights (else rank 0's are copied). */
 typedef struct {
-  int rank, ranks; /* 0 and 1: a single process, reduce unused */
+  int rank, ranks; /* ranks <= 1: a single process, reduce unused */
   void *user;      /* passed to reduce */
   /* Sums buf[0..count) across all ranks in place, every rank getting the same sums,
    * and returns 0; or returns -1 after vaecl_fail. Called collectively: every rank
@@ -71,6 +73,9 @@ typedef struct {
   int stopped_at_step;      /* when interrupted: steps done of the unfinished epoch */
   int saved;                /* a checkpoint was written to out_path */
   vaecl_epoch_metrics last; /* the last completed epoch's metrics */
+  /* With several ranks: epochs after which some rank's weights differed from rank
+   * 0's (devices that round Adam differently) and rank 0's were copied to all. */
+  int weight_syncs;
 } vaecl_train_result;
 
 vaecl_train_options vaecl_train_defaults(void);

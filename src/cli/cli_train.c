@@ -334,6 +334,10 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     } else if (rc == 0 && result.saved) {
       printf("saved %s\n", a.out);
     }
+    if (rc == 0 && result.weight_syncs)
+      printf("the ranks' weights differed after %d epochs (their devices round differently); "
+             "rank 0's were copied to every rank each time\n",
+             result.weight_syncs);
     if (rc == 0 && !a.no_plots && dist->rank == 0) {
       char prefix[4096];
       cli_plot_prefix(a.out, prefix, sizeof prefix);

@@ -13,8 +13,12 @@
 #include <vaecl/step_window.h>
 
 vaecl_train_options vaecl_train_defaults(void) {
-  return (vaecl_train_options){
-      .epochs = 10, .batch = 128, .seed = 1, .adam = vaecl_adam_default(), .out_path = NULL};
+  return (vaecl_train_options){.epochs = 10,
+                               .batch = 128,
+                               .seed = 1,
+                               .adam = vaecl_adam_default(),
+                               .out_path = NULL,
+                               .shard = {.rank = 0, .ranks = 1}};
 }
 
 static int local_stop(const vaecl_train_options *opt) {
@@ -212,6 +216,10 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
     }
     if ((rc = check_finite(em.loss, e, em.steps, opt->adam.learning_rate)) != 0)
       break;
+    int copied = 0;
+    if (sh && (rc = shard_sync_weights(sh, m, &copied)) != 0)
+      break;
+    r->weight_syncs += copied;
     if (cb->on_epoch_end)
       cb->on_epoch_end(cb->user, &em);
     if (out_path && (rc = save(m, out_path, e + 1, opt->batch)) != 0)

@@ -99,6 +99,46 @@ int shard_check_setup(shard_step *s, vaecl_model *m, const vaecl_dataset *data,
   return shard_agree(s, values, names, (int)(sizeof values / sizeof values[0]));
 }
 
+/* Whether `value` is the same on every rank (each writes its own slots, as above). */
+static int same_everywhere(shard_step *s, uint32_t value, int *same) {
+  const size_t n = 2 * (size_t)s->shard.ranks;
+  float *all = calloc(n, sizeof *all);
+  if (!all)
+    return vaecl_fail("out of host memory comparing the ranks' weights");
+  all[2 * s->shard.rank] = (float)(value & 0xFFFF);
+  all[2 * s->shard.rank + 1] = (float)(value >> 16);
+  const int rc = s->shard.reduce(s->shard.user, all, n);
+  *same = 1;
+  for (int r = 1; rc == 0 && r < s->shard.ranks; r++)
+    *same &= all[2 * r] == all[0] && all[2 * r + 1] == all[1];
+  free(all);
+  return rc;
+}
+
+int shard_sync_weights(shard_step *s, vaecl_model *m, int *copied) {
+  vaecl_checkpoint ck;
+  *copied = 0;
+  if (vaecl_model_to_checkpoint(m, &ck) != 0)
+    return -1;
+  uLong c = crc32(0L, Z_NULL, 0);
+  for (size_t i = 0; i < ck.tensor_count; i++)
+    c ^= crc(ck.tensors[i].data, ck.tensors[i].count * sizeof(float)) + (uLong)i;
+  int same = 1, rc = same_everywhere(s, (uint32_t)c, &same);
+  /* a sum in which every rank but 0 adds zeros is rank 0's values (-0 becomes +0) */
+  for (size_t i = 0; rc == 0 && !same && i < ck.tensor_count; i++) {
+    vaecl_ckpt_tensor *t = &ck.tensors[i];
+    if (s->shard.rank != 0)
+      memset(t->data, 0, t->count * sizeof(float));
+    rc = s->shard.reduce(s->shard.user, t->data, t->count);
+  }
+  if (rc == 0 && !same) {
+    rc = vaecl_model_from_checkpoint(m, &ck);
+    *copied = 1;
+  }
+  vaecl_checkpoint_free(&ck);
+  return rc;
+}
+
 int shard_reset_sums(shard_step *s, vaecl_model *m) {
   s->sums[0] = s->sums[1] = 0;
   return vaecl_model_reset_loss_sums(m);

@@ -39,6 +39,13 @@ int shard_agree(shard_step *, const uint64_t *values, const char *const *names, 
 int shard_check_setup(shard_step *, vaecl_model *, const vaecl_dataset *,
                       const vaecl_train_options *, uint32_t epochs_done);
 
+/* After an epoch: every rank should hold the same weights and Adam moments, since
+ * each applies the same update to the same sums; but devices of different vendors
+ * may round Adam's square root and division differently (OpenCL allows a few ulp).
+ * Compares a CRC-32 of them across ranks and, when any differs, copies rank 0's to
+ * every rank. *copied says whether it did. Collective. */
+int shard_sync_weights(shard_step *, vaecl_model *, int *copied);
+
 /* Zeroes the model's and the shard's loss sums (an epoch begins). */
 int shard_reset_sums(shard_step *, vaecl_model *);
 
