@@ -22,6 +22,10 @@ MPMD form): ranks on different kinds of device, whose Adam updates round differe
 so vaecl must find after each epoch that their weights differ and copy rank 0's to
 all (it says so); the comparison with `one` still holds.
 
+With --resume, also trains one process for the first epoch and resumes its checkpoint
+under mpirun for the rest: --resume works for any number of ranks, and the result
+matches `one` within 2E as well.
+
 Also checks that rank 0 alone prints the epoch lines, and (with --ordered) that the
 rank-ordered sum (VAECL_MPI_REDUCE=ordered) gives the same bits as MPI_Allreduce for
 two ranks (a + b is commutative) and reports how many values match `one` bit for bit.
@@ -72,6 +76,7 @@ def main():
     ap.add_argument("--np", type=int, default=2)
     ap.add_argument("--ordered", action="store_true")
     ap.add_argument("--mixed", action="store_true")
+    ap.add_argument("--resume", action="store_true")
     ap.add_argument("train_args", nargs="*")
     a = ap.parse_args()
     env = dict(os.environ, OMPI_MCA_btl_vader_single_copy_mechanism="none")
@@ -123,6 +128,26 @@ def main():
               "%d of %d values bit-identical" % (E, D, same, total))
         if not D <= 2 * E:
             failed.append("weights: max |one - mpi| %.3g > 2E = %.3g" % (D, 2 * E))
+        if a.resume:
+            half = os.path.join(tmp, "half.ckpt")
+            run([a.vaecl, "--device", "0", "train"] + a.train_args +
+                ["--epochs", "1", "--no-plots", "--out", half], env)
+            rest = []  # a resumed run takes its model from the checkpoint
+            args = iter(a.train_args)
+            for arg in args:
+                if arg == "--model":
+                    next(args)
+                else:
+                    rest.append(arg)
+            out = os.path.join(tmp, "resumed.ckpt")
+            run(mpirun + [a.vaecl, "--device", "0", "train", "--resume", half] + rest +
+                ["--no-plots", "--out", out], env)
+            resumed = values(out)
+            R = max(np.max(np.abs(one[n] - resumed[n])) for n in one)
+            print("one epoch in one process, the rest under mpirun: max |one - resumed| = %.3g "
+                  "(allowed 2E)" % R)
+            if not R <= 2 * E:
+                failed.append("resumed under mpirun: max |one - resumed| %.3g > 2E" % R)
         if a.ordered:
             _, ordered = train(mpirun + ["-x", "VAECL_MPI_REDUCE", a.vaecl, "--device", "0",
                                          "train"], "ordered.ckpt", {"VAECL_MPI_REDUCE": "ordered"})
