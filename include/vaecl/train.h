@@ -62,7 +62,7 @@ typedef struct {
   /* Polled before each step: once nonzero, the run stops after the current step,
    * saves and returns. A signal handler may set it. NULL: never stops early. */
   const volatile sig_atomic_t *stop;
-  /* {0, 1}: one process. With several ranks, a stop on any rank stops every rank
+  /* Zeroed (the default): one process. With several ranks, a stop on any rank stops every rank
    * after the same step. */
   vaecl_shard shard;
 } vaecl_train_options;

@@ -13,12 +13,8 @@
 #include <vaecl/step_window.h>
 
 vaecl_train_options vaecl_train_defaults(void) {
-  return (vaecl_train_options){.epochs = 10,
-                               .batch = 128,
-                               .seed = 1,
-                               .adam = vaecl_adam_default(),
-                               .out_path = NULL,
-                               .shard = {.rank = 0, .ranks = 1}};
+  return (vaecl_train_options){
+      .epochs = 10, .batch = 128, .seed = 1, .adam = vaecl_adam_default(), .out_path = NULL};
 }
 
 static int local_stop(const vaecl_train_options *opt) {
