@@ -313,7 +313,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.stop = &stop_flag;
     signal(SIGINT, on_sigint); /* Ctrl-C, and a scheduler's polite kill */
     signal(SIGTERM, on_sigint);
-    signal(SIGUSR1, on_sigint); /* what Open MPI's mpirun forwards to every rank */
+    signal(SIGUSR1, on_sigint); /* some batch systems warn with it before a time limit */
     rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
