@@ -12,7 +12,6 @@ typedef struct {
   int rank, ranks; /* 0 and 1 in a single process */
   int local_rank;  /* among the ranks on this machine: picks the default device */
   int ordered;     /* reduce in rank order (VAECL_MPI_REDUCE=ordered), not MPI_Allreduce */
-  double reduce_s; /* time spent in reduce, for vaecl bench */
 } cli_dist;
 
 /* Joins the MPI job when started by mpirun (Open MPI's, MPICH's or a PMI launcher's
@@ -27,8 +26,6 @@ void cli_dist_abort(const cli_dist *d, const char *device, int code);
 
 /* vaecl_shard.reduce, user = the cli_dist: buf summed across ranks in place. */
 int cli_dist_reduce(void *user, float *buf, size_t count);
-/* The ORs of flag over all ranks (a collective vote, e.g. "some rank failed"). */
-int cli_dist_any(const cli_dist *d, int flag);
 /* Rank 0 receives every rank's text (size bytes each, rank order) in all; others
  * send theirs. Collective. */
 int cli_dist_gather_text(const cli_dist *d, const char *mine, char *all, size_t size);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli/cli_dist.h"
-#include "util/clock.h"
 #include "util/error.h"
 
 /* Set by the launchers of Open MPI (and PMIx), MPICH/Hydra and Slurm's PMI. */
@@ -74,7 +73,7 @@ void cli_dist_abort(const cli_dist *d, const char *device, int code) {
 
 /* Every rank's buffer to rank 0, summed there in rank order, and the sums sent back:
  * the same bits whatever MPI's reduction algorithm, for reproducibility tests. */
-static int reduce_ordered(cli_dist *d, float *buf, size_t count) {
+static int reduce_ordered(const cli_dist *d, float *buf, size_t count) {
   const int n = (int)count;
   float *all = d->rank == 0 ? malloc(count * (size_t)d->ranks * sizeof *all) : NULL;
   if (d->rank == 0 && !all)
@@ -94,26 +93,16 @@ static int reduce_ordered(cli_dist *d, float *buf, size_t count) {
 }
 
 int cli_dist_reduce(void *user, float *buf, size_t count) {
-  cli_dist *d = user;
+  const cli_dist *d = user;
   if (count > (size_t)0x7FFFFFFF)
     return vaecl_fail("%zu values are too many for one MPI call", count);
-  const double t0 = vaecl_seconds();
   int rc = 0;
   if (d->ordered)
     rc = reduce_ordered(d, buf, count);
   else if ((rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)count, MPI_FLOAT, MPI_SUM,
                                MPI_COMM_WORLD)) != MPI_SUCCESS)
     rc = mpi_fail(rc, "MPI_Allreduce");
-  d->reduce_s += vaecl_seconds() - t0;
   return rc;
-}
-
-int cli_dist_any(const cli_dist *d, int flag) {
-  if (d->ranks < 2)
-    return flag != 0;
-  int mine = flag != 0, any = 1; /* a failed vote counts as a failure */
-  MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
-  return any;
 }
 
 int cli_dist_gather_text(const cli_dist *d, const char *mine, char *all, size_t size) {

@@ -37,11 +37,6 @@ int cli_dist_reduce(void *user, float *buf, size_t count) {
   return 0; /* one rank: its sums are the sums */
 }
 
-int cli_dist_any(const cli_dist *d, int flag) {
-  (void)d;
-  return flag != 0;
-}
-
 int cli_dist_gather_text(const cli_dist *d, const char *mine, char *all, size_t size) {
   (void)d;
   memcpy(all, mine, strnlen(mine, size - 1));
