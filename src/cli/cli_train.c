@@ -143,14 +143,16 @@ static void on_epoch_end(void *user, const vaecl_epoch_metrics *e) {
   fflush(stdout);
 }
 
-/* The model, fresh or from --resume; *epochs_done says where training stands. */
-static vaecl_model *make_model(vb_backend *be, train_args *a, uint32_t *epochs_done) {
+/* The model, fresh or from --resume; *epochs_done says where training stands. Each
+ * rank's model holds its part of a batch: at most batch / ranks, rounded up. */
+static vaecl_model *make_model(vb_backend *be, train_args *a, int ranks, uint32_t *epochs_done) {
+  const int batch = (int)((a->batch + ranks - 1) / ranks);
   vaecl_model_spec spec;
   *epochs_done = 0;
   if (!a->resume) {
     if (cli_load_model(a->model, &spec, NULL) != 0)
       return NULL;
-    vaecl_model *m = vaecl_model_create(be, &spec, (int)a->batch, (uint64_t)a->seed);
+    vaecl_model *m = vaecl_model_create(be, &spec, batch, (uint64_t)a->seed);
     vaecl_model_spec_free(&spec);
     return m;
   }
@@ -163,7 +165,7 @@ static vaecl_model *make_model(vb_backend *be, train_args *a, uint32_t *epochs_d
                a->resume);
     return NULL;
   }
-  vaecl_model *m = vaecl_model_create(be, &spec, (int)a->batch, ck.seed);
+  vaecl_model *m = vaecl_model_create(be, &spec, batch, ck.seed);
   if (m && vaecl_model_from_checkpoint(m, &ck) != 0) {
     vaecl_fail_context("resuming from %s: ", a->resume);
     vaecl_model_destroy(m);
@@ -269,7 +271,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     return 1;
   }
   uint32_t epochs_done;
-  vaecl_model *m = make_model(be, &a, &epochs_done);
+  vaecl_model *m = make_model(be, &a, dist->ranks, &epochs_done);
   int rc = m ? 0 : -1;
   vaecl_train_result result = {0};
   if (rc == 0) {

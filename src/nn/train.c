@@ -175,9 +175,11 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
   r->epochs_done = epochs_done;
   if (data->count == 0)
     return vaecl_fail("the data set is empty");
-  if (opt->batch < 1 || opt->batch > vaecl_model_max_batch(m))
-    return vaecl_fail("batch %d does not fit a model made for batches of up to %d", opt->batch,
-                      vaecl_model_max_batch(m));
+  /* with several ranks, each model holds only its part of a batch */
+  const int ranks = opt->shard.ranks > 1 ? opt->shard.ranks : 1;
+  if (opt->batch < 1 || (opt->batch + ranks - 1) / ranks > vaecl_model_max_batch(m))
+    return vaecl_fail("batch %d%s does not fit a model made for batches of up to %d", opt->batch,
+                      ranks > 1 ? " split over the ranks" : "", vaecl_model_max_batch(m));
   const vaecl_shape *in = &vaecl_model_get_spec(m)->input;
   if (vaecl_dataset_check_fits(data, in->h, in->w, in->c) != 0)
     return vaecl_fail_context("%s: ", vaecl_model_get_spec(m)->source);
