@@ -1,15 +1,19 @@
 /* Reparameterisation z = mean + exp(0.5 log_var) * eps and the KL term.
- * stats rows are [mean(latent) | log_var(latent)]. Needs cl/rng.cl. */
+ * stats rows are [mean(latent) | log_var(latent)]; first_index is the first row's
+ * element index in the whole batch. Needs cl/rng.cl. */
 
 __kernel void sample(__global const float *stats, __global float *eps, __global float *z,
-                     const int batch, const int latent, const uint seed_lo, const uint seed_hi,
-                     const uint step_lo, const uint step_hi) {
+                     const int batch, const int latent, const int first_index,
+                     const uint seed_lo, const uint seed_hi, const uint step_lo,
+                     const uint step_hi) {
   const int i = get_global_id(0);
   if (i >= batch * latent)
     return;
   const int b = i / latent, j = i - b * latent;
   const float mean = stats[b * 2 * latent + j], log_var = stats[b * 2 * latent + latent + j];
-  const float e = philox_normal(philox_draw(seed_lo, seed_hi, step_lo, step_hi, (uint)i));
+  /* numbered by the element's place in the whole batch, not in this shard */
+  const float e =
+      philox_normal(philox_draw(seed_lo, seed_hi, step_lo, step_hi, (uint)(first_index + i)));
   eps[i] = e;
   z[i] = mean + exp(0.5f * log_var) * e;
 }

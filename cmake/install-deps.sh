@@ -11,6 +11,7 @@ packages=(
   libjansson-dev                     # JSON: the header of safetensors checkpoints
   check                              # unit tests
   python3-numpy                      # tests/safetensors_read.py, an independent reader
+  libopenmpi-dev openmpi-bin         # MPI: data-parallel training under mpirun (optional)
   dataset-fashion-mnist              # the default data: /usr/share/datasets/fashion-mnist
 )
 missing=()

@@ -652,8 +652,9 @@ static double eps_tolerance(uint64_t seed, uint64_t step, uint32_t index) {
   return 1e-5 + (L > 0 ? fmin(2.4e-7 / sqrt(L), 7e-4) : 7e-4);
 }
 
+/* c->k is the rows' first position in the whole batch (a shard's offset). */
 static void case_sample(vb_backend *bk, const op_case *c) {
-  const int batch = (int)c->m, latent = (int)c->n, n = batch * latent;
+  const int batch = (int)c->m, latent = (int)c->n, n = batch * latent, first = (int)c->k;
   const uint64_t seed = c->seed, step = 0x100000005ull + c->seed;
   test_rng r = test_rng_new(c->seed);
   double *stats = rand_floats(&r, 2 * (size_t)n, -2, 2);
@@ -661,11 +662,11 @@ static void case_sample(vb_backend *bk, const op_case *c) {
   double *tol = new_doubles((size_t)n);
   vb_buf *ds = upload(bk, stats, 2 * (size_t)n);
   vb_buf *de = alloc_floats(bk, (size_t)n), *dz = alloc_floats(bk, (size_t)n);
-  CK_OP(bk->ops->sample(bk, ds, de, dz, batch, latent, seed, step));
+  CK_OP(bk->ops->sample(bk, ds, de, dz, batch, latent, first, seed, step));
   double *geps = download(bk, de, (size_t)n), *gz = download(bk, dz, (size_t)n);
-  ref_sample(batch, latent, stats, seed, step, eps, z);
+  ref_sample(batch, latent, first, stats, seed, step, eps, z);
   for (int i = 0; i < n; i++)
-    tol[i] = eps_tolerance(seed, step, (uint32_t)i);
+    tol[i] = eps_tolerance(seed, step, (uint32_t)(first * latent + i));
   check_close_each("eps", geps, eps, (size_t)n, 0, tol, 0);
   /* z from the backend's own eps: mean + exp(lv/2) eps with exp within 6U and two
    * roundings; |mean| <= 2 and exp(lv/2) <= e, so 8U (2 + e max|eps|) absolute. */
@@ -676,9 +677,23 @@ static void case_sample(vb_backend *bk, const op_case *c) {
     }
   check_close("z", gz, z, (size_t)n, 8 * U * (2 + exp(1.0) * max_abs(geps, (size_t)n)), 0);
   /* the same (seed, step) draws the same eps again, bit for bit */
-  CK_OP(bk->ops->sample(bk, ds, de, dz, batch, latent, seed, step));
+  CK_OP(bk->ops->sample(bk, ds, de, dz, batch, latent, first, seed, step));
   double *again = download(bk, de, (size_t)n);
   check_exact("eps redrawn", again, geps, (size_t)n);
+  if (first > 0) { /* a shard draws the same noise as its rows of the whole batch */
+    const size_t whole = (size_t)(first + batch) * latent;
+    vb_buf *ws = alloc_floats(bk, 2 * whole), *we = alloc_floats(bk, whole);
+    vb_buf *wz = alloc_floats(bk, whole);
+    CK_OP(bk->ops->fill(bk, ws, 0.0f, 2 * whole));
+    CK_OP(bk->ops->sample(bk, ws, we, wz, first + batch, latent, 0, seed, step));
+    double *weps = download(bk, we, whole);
+    check_exact("shard eps vs the whole batch's rows", geps, weps + (size_t)first * latent,
+                (size_t)n);
+    bk->ops->release(bk, ws);
+    bk->ops->release(bk, we);
+    bk->ops->release(bk, wz);
+    free(weps);
+  }
   bk->ops->release(bk, ds);
   bk->ops->release(bk, de);
   bk->ops->release(bk, dz);
@@ -970,6 +985,10 @@ static void build_cases(void) {
   c = add_case(case_sample, 12345678901ull, "sample 64x33");
   c->m = 64;
   c->n = 33;
+  c = add_case(case_sample, 4242, "sample 5x7 from row 37 of the batch");
+  c->m = 5;
+  c->n = 7;
+  c->k = 37;
   c = add_case(case_sample_kl_backward, seed++, "sample_kl_backward 7x9 kl_scale=0.75");
   c->m = 7;
   c->n = 9;
@@ -1134,7 +1153,7 @@ START_TEST(test_same_noise) {
     vb_backend *bk = bs[i];
     vb_buf *ds = upload(bk, stats, 2 * N), *de = alloc_floats(bk, N), *dzb = alloc_floats(bk, N);
     vb_buf *ddz = upload(bk, dz, N), *dd = alloc_floats(bk, 2 * N), *dkl = alloc_floats(bk, N);
-    CK_OP(bk->ops->sample(bk, ds, de, dzb, BATCH, LATENT, seed, step));
+    CK_OP(bk->ops->sample(bk, ds, de, dzb, BATCH, LATENT, 0, seed, step));
     eps[i] = download(bk, de, N);
     z[i] = download(bk, dzb, N);
     vb_buf *same = upload(bk, eps[0], N); /* OpenCL's noise, on both backends */

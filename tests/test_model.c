@@ -266,6 +266,71 @@ START_TEST(partial_batch_gradients_match_reference) {
 }
 END_TEST
 
+/* Data-parallel training: shards [0,2), [2,2) (empty: it must zero the gradients the
+ * first left behind) and [2,5) of a batch of 5, each scaled by 1/5 and drawing its
+ * rows' noise, add up (in double, on the host) to the reference's whole-batch loss and
+ * gradients. Each shard carries the float32 error of a whole batch (a few 1e-6 of the
+ * tensor's largest entry, see check_gradients), so the sum of three stays far inside
+ * check_gradients' bound; a wrong scale, row offset or stale gradient is off by O(1). */
+START_TEST(shard_gradients_add_up_to_the_batch) {
+  fixture f;
+  enum { BATCH = 5 };
+  const uint64_t seed = 42, step = 5;
+  const int cuts[] = {0, 2, 2, 5};
+  setup_fixture(&f, _i, BATCH, BATCH, seed, step);
+  double **want = alloc_tensors(f.ref), **got = alloc_tensors(f.ref), recon, kl, loss[2] = {0, 0};
+  ref_vae_loss(f.ref, BATCH, f.params, f.images, f.eps, want, &recon, &kl, NULL);
+  for (int s = 0; s < 3; s++) {
+    const int first = cuts[s], count = cuts[s + 1] - cuts[s];
+    const size_t pixels = (size_t)count * f.image;
+    float *rows = malloc((pixels ? pixels : 1) * sizeof *rows);
+    for (size_t i = 0; i < pixels; i++)
+      rows[i] = (float)f.images[(size_t)first * f.image + i];
+    vb_buf *part = be->ops->alloc(be, (pixels ? pixels : 1) * sizeof *rows);
+    ck_assert_ptr_nonnull(part);
+    ck_assert_int_eq(pixels ? be->ops->write(be, part, 0, rows, pixels * sizeof *rows) : 0, 0);
+    double sums[2];
+    ck_assert_int_eq(vaecl_model_reset_loss_sums(f.m), 0);
+    ck_assert_msg(vaecl_model_compute_shard_gradients(f.m, part, count, first, BATCH, step) == 0,
+                  "%s", vaecl_last_error());
+    ck_assert_int_eq(vaecl_model_read_loss_sums(f.m, sums), 0);
+    loss[0] += sums[0];
+    loss[1] += sums[1];
+    for (int i = 0; i < ref_vae_tensor_count(f.ref); i++) {
+      const size_t n = ref_vae_tensor_size(f.ref, i);
+      float *g = malloc(n * sizeof *g);
+      ck_assert_int_eq(vaecl_model_read_grad(f.m, (size_t)i, g), 0);
+      for (size_t j = 0; j < n; j++) {
+        ck_assert_msg(count > 0 || g[j] == 0.0f, "%s: an empty shard left %s[%zu] = %g",
+                      f.spec.source, vaecl_model_tensor_name(f.m, (size_t)i), j, (double)g[j]);
+        got[i][j] += g[j];
+      }
+      free(g);
+    }
+    be->ops->release(be, part);
+    free(rows);
+  }
+  ck_assert_msg(fabs(loss[0] - recon) <= 1e-4 * fabs(recon), "%s: recon %g vs %g", f.spec.source,
+                loss[0], recon);
+  ck_assert_msg(fabs(loss[1] - kl) <= 1e-4 * fabs(kl) + 1e-6, "%s: kl %g vs %g", f.spec.source,
+                loss[1], kl);
+  for (int i = 0; i < ref_vae_tensor_count(f.ref); i++) {
+    const size_t n = ref_vae_tensor_size(f.ref, i);
+    double scale = 0;
+    for (size_t j = 0; j < n; j++)
+      scale = fmax(scale, fabs(want[i][j]));
+    size_t at;
+    const double err = test_max_scaled_error(got[i], want[i], n, 1e-4 * scale, 1e-3, &at);
+    ck_assert_msg(err <= 1.0, "%s: %s[%zu]: shards %.8g vs whole batch %.8g (scaled error %.3g)",
+                  f.spec.source, vaecl_model_tensor_name(f.m, (size_t)i), at, got[i][at],
+                  want[i][at], err);
+  }
+  free_tensors(f.ref, want);
+  free_tensors(f.ref, got);
+  teardown_fixture(&f);
+}
+END_TEST
+
 /* The reference's backward pass against central differences of its own loss, at
  * batch 2. Small models: every entry of every tensor. Shipped models (up to millions
  * of multiply-adds per image, in double): a deterministic random sample of 10
@@ -586,6 +651,7 @@ int main(void) {
   tcase_add_loop_test(tc, init_is_keras_glorot_uniform, 0, all);
   tcase_add_loop_test(tc, gradients_match_reference, 0, all);
   tcase_add_loop_test(tc, partial_batch_gradients_match_reference, 0, SMALL_COUNT);
+  tcase_add_loop_test(tc, shard_gradients_add_up_to_the_batch, 0, SMALL_COUNT);
   tcase_add_loop_test(tc, train_step_applies_adam, 0, SMALL_COUNT);
   tcase_add_loop_test(tc, encode_and_decode_match_reference, 0, all);
   tcase_add_loop_test(tc, checkpoint_restores_model_exactly, 0, SMALL_COUNT);

@@ -493,7 +493,7 @@ enum { SAMPLE_SEED = 1234, SAMPLE_STEP = 56 };
  * so re-sampling inside the loss keeps it fixed while stats move. */
 static double sample_loss(void *vctx) {
   sample_case *c = vctx;
-  ref_sample(c->batch, c->latent, c->stats, SAMPLE_SEED, SAMPLE_STEP, c->eps, c->z);
+  ref_sample(c->batch, c->latent, 0, c->stats, SAMPLE_SEED, SAMPLE_STEP, c->eps, c->z);
   return dot(c->z, c->r, (size_t)c->batch * c->latent) +
          c->kl_scale * ref_kl(c->batch, c->latent, c->stats);
 }

@@ -85,7 +85,7 @@ static void sample_bufs_free(sample_bufs *s) {
 
 /* Draws on the device; eps and z come back as floats. */
 static void device_sample(sample_bufs *s, uint64_t seed, uint64_t step, float *eps, float *z) {
-  ck_assert_int_eq(be->ops->sample(be, s->stats, s->eps, s->z, BATCH, LATENT, seed, step), 0);
+  ck_assert_int_eq(be->ops->sample(be, s->stats, s->eps, s->z, BATCH, LATENT, 0, seed, step), 0);
   ck_assert_int_eq(be->ops->read(be, s->eps, 0, eps, sizeof(float) * N), 0);
   if (z)
     ck_assert_int_eq(be->ops->read(be, s->z, 0, z, sizeof(float) * N), 0);
@@ -123,7 +123,7 @@ static void check_eps_matches_host(uint64_t seed, uint64_t step) {
     dstats[i] = stats[i];
   sample_bufs s = sample_bufs_new(stats);
   device_sample(&s, seed, step, eps, z);
-  ref_sample(BATCH, LATENT, dstats, seed, step, reps, rz);
+  ref_sample(BATCH, LATENT, 0, dstats, seed, step, reps, rz);
   for (int i = 0; i < N; i++) {
     const double tol = eps_tolerance(seed, step, (uint32_t)i);
     ck_assert_msg(fabs(eps[i] - reps[i]) <= tol,

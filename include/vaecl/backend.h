@@ -29,7 +29,7 @@ typedef struct vb_backend vb_backend; /* one device + queue */
 typedef struct vb_mark vb_mark;       /* a point in the device's queue, opaque */
 
 /* The version of this interface; a backend built for another one is refused. */
-#define VB_OPS_VERSION 2
+#define VB_OPS_VERSION 3
 
 /* Activations. The backward pass is computed from the activation's output y:
  * relu: y > 0; leaky_relu: y > 0 ? 1 : alpha; sigmoid: y(1-y); tanh: 1-y^2. */
@@ -108,10 +108,11 @@ typedef struct vb_ops {
 
   /* ---- the VAE's own ops ---- */
   /* Reparameterisation. stats[batch, 2*latent] holds mean | log_var per row.
-   * eps[b,j] = N(0,1) from the counter-based RNG at (seed, step, b*latent+j);
-   * z = mean + exp(0.5*log_var) * eps. */
+   * eps[b,j] = N(0,1) from the counter-based RNG at (seed, step, (first+b)*latent+j);
+   * z = mean + exp(0.5*log_var) * eps. `first` is the rows' position in the whole
+   * batch, so that a shard of it (data-parallel training) draws the same noise. */
   int (*sample)(vb_backend *, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
-                uint64_t seed, uint64_t step);
+                int first, uint64_t seed, uint64_t step);
   /* dstats from dz through the sampling, plus the KL term's gradient times kl_scale;
    * kl[b*latent+j] = -0.5*(1 + lv - mean^2 - exp(lv)) (unscaled, for the loss). */
   int (*sample_kl_backward)(vb_backend *, const vb_buf *stats, const vb_buf *eps, const vb_buf *dz,

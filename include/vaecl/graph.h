@@ -59,6 +59,18 @@ int vaecl_model_compute_gradients(vaecl_model *, const vb_buf *images, int batch
 int vaecl_model_evaluate_batch(vaecl_model *, const vb_buf *images, int batch, uint64_t seed,
                                uint64_t step, double *recon, double *kl);
 
+/* The same for a shard of a batch (data-parallel training): images[batch] are rows
+ * first..first+batch-1 of a batch of `whole` images. Gradients and the loss sums are
+ * scaled by 1/whole, so the shards' gradients add up to the whole batch's, and the
+ * sampling noise is the whole batch's rows'. batch may be 0 (zero gradients).
+ * compute_gradients is the shard first 0, whole == batch. */
+int vaecl_model_compute_shard_gradients(vaecl_model *, const vb_buf *images, int batch, int first,
+                                        int whole, uint64_t step);
+
+/* Adam on the gradients in place (computed, or written by vaecl_model_write_grads);
+ * counts one optimizer step. train_step is compute_gradients, then this. */
+int vaecl_model_apply_adam(vaecl_model *, const vaecl_adam_config *);
+
 /* The running sums since the last reset: sums[0] reconstruction, sums[1] KL (each a
  * sum of per-batch means; the KL is not weighted by beta). Blocks until the device
  * is done. */
@@ -83,6 +95,10 @@ size_t vaecl_model_tensor_size(const vaecl_model *, size_t i);
 int vaecl_model_read_param(vaecl_model *, size_t i, float *out);
 int vaecl_model_write_param(vaecl_model *, size_t i, const float *in);
 int vaecl_model_read_grad(vaecl_model *, size_t i, float *out);
+int vaecl_model_write_grad(vaecl_model *, size_t i, const float *in);
+/* Every tensor's gradient in tensor order, as one buffer of parameter_count floats. */
+int vaecl_model_read_grads(vaecl_model *, float *out);
+int vaecl_model_write_grads(vaecl_model *, const float *in);
 
 /* Checkpoint contents: the model text, parameters, Adam moments and step count.
  * to_checkpoint fills ck with malloc'd copies (free with vaecl_checkpoint_free);

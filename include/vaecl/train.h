@@ -41,6 +41,24 @@ typedef struct {
   double progress_interval; /* seconds; 0: no progress calls */
 } vaecl_train_callbacks;
 
+/* Data-parallel training: `ranks` processes (one per device, e.g. under MPI) each call
+ * vaecl_train with the same options, data and seed. Every rank follows the same
+ * shuffle and takes its part of each batch (rows [n*rank/ranks, n*(rank+1)/ranks) of
+ * a batch of n); the gradients, the loss sums and the stop flag are summed across
+ * ranks through `reduce` once per step, and every rank applies the same Adam update.
+ * The library knows nothing of MPI: the caller supplies reduce. Rank 0 alone writes
+ * out_path; the callbacks run on every rank with the same (global) figures. Before
+ * the first step the ranks check that they train the same data, model and options;
+ * after each epoch, that they hold the same weights (else rank 0's are copied). */
+typedef struct {
+  int rank, ranks; /* ranks <= 1: a single process, reduce unused */
+  void *user;      /* passed to reduce */
+  /* Sums buf[0..count) across all ranks in place, every rank getting the same sums,
+   * and returns 0; or returns -1 after vaecl_fail. Called collectively: every rank
+   * calls it the same number of times with the same count. */
+  int (*reduce)(void *user, float *buf, size_t count);
+} vaecl_shard;
+
 typedef struct {
   int epochs;    /* the total, counting epochs a resumed run already did (10) */
   int batch;     /* 128 */
@@ -58,6 +76,10 @@ typedef struct {
   /* Stored in every checkpoint as its `validation` (vaecl/checkpoint.h), so a resumed run
    * can repeat the same choice; NULL: none. */
   const char *validation_note;
+
+  /* Zeroed (the default): one process. With several ranks, a stop on any rank stops every rank
+   * after the same step. */
+  vaecl_shard shard;
 } vaecl_train_options;
 
 typedef struct {
@@ -66,6 +88,9 @@ typedef struct {
   int stopped_at_step;      /* when interrupted: steps done of the unfinished epoch */
   int saved;                /* a checkpoint was written to out_path */
   vaecl_epoch_metrics last; /* the last completed epoch's metrics */
+  /* With several ranks: epochs after which some rank's weights differed from rank
+   * 0's (devices that round Adam differently) and rank 0's were copied to all. */
+  int weight_syncs;
 } vaecl_train_result;
 
 vaecl_train_options vaecl_train_defaults(void);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli/cli_dist.h"
 #include <vaecl/backend.h>
 #include <vaecl/checkpoint.h>
 #include <vaecl/graph.h>
@@ -12,10 +13,22 @@
 #include <vaecl/model_spec.h>
 #include <vaecl/train.h>
 
+#define CLI_MAX_DEVICE_MAP 64
+
 typedef struct {
   int device;          /* --device N; -1: the backend's default choice */
   const char *backend; /* --backend NAME; NULL: opencl */
+  /* --device 0,1: the device of each local rank under mpirun */
+  int device_map[CLI_MAX_DEVICE_MAP];
+  int device_map_len;
+  cli_dist *dist; /* this process's rank; {0, 1} without mpirun */
 } cli_globals;
+
+/* --device N or N,M,...: one device for every rank, or one per local rank. */
+int cli_parse_device_list(const char *text, cli_globals *g);
+/* Sets g->device for this rank: its entry of --device, else its local rank (with
+ * several ranks). -1 with a message when the list has no entry for it. */
+int cli_pick_rank_device(cli_globals *g);
 
 /* Creates backend `backend_name` (NULL: "opencl") on `device` (-1: its default)
  * through the registry, with the options the environment asks for:

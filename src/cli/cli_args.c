@@ -67,3 +67,25 @@ int cli_is_option(const char *opt, const char *const *names) {
       return 1;
   return 0;
 }
+
+int cli_parse_device_list(const char *text, cli_globals *g) {
+  g->device_map_len = 0;
+  for (const char *p = text;;) {
+    char item[32];
+    const size_t len = strcspn(p, ",");
+    long n;
+    if (g->device_map_len == CLI_MAX_DEVICE_MAP) {
+      fprintf(stderr, "vaecl: --device lists at most %d devices\n", CLI_MAX_DEVICE_MAP);
+      return -1;
+    }
+    snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item - 1 ? len : sizeof item - 1), p);
+    if (len >= sizeof item || cli_parse_int("--device", item, 0, 1023, &n) != 0)
+      return -1;
+    g->device_map[g->device_map_len++] = (int)n;
+    if (!p[len])
+      break;
+    p += len + 1;
+  }
+  g->device = g->device_map[0];
+  return 0;
+}

@@ -94,3 +94,28 @@ void cli_backend_close(vb_backend *b) {
   free(rows);
   b->ops->destroy(b);
 }
+
+int cli_pick_rank_device(cli_globals *g) {
+  const cli_dist *d = g->dist;
+  if (g->device_map_len > 1 && d->ranks < 2) {
+    fprintf(stderr, "vaecl: --device with a list gives each MPI rank on a machine its device; "
+                    "start vaecl with mpirun, or give one device\n");
+    return -1;
+  }
+  if (d->ranks < 2 || g->device_map_len == 1)
+    return 0; /* one process, or every rank on the same device */
+  if (g->device_map_len == 0) {
+    /* the cpu backend has one device, which every rank shares */
+    g->device = g->backend && strcmp(g->backend, "cpu") == 0 ? -1 : d->local_rank;
+    return 0;
+  }
+  if (d->local_rank >= g->device_map_len) {
+    fprintf(stderr,
+            "vaecl: rank %d is rank %d on its machine, but --device lists %d devices; list "
+            "one device per rank started on each machine\n",
+            d->rank, d->local_rank, g->device_map_len);
+    return -1;
+  }
+  g->device = g->device_map[d->local_rank];
+  return 0;
+}

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "nn/train_shard.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/philox.h"
@@ -26,7 +27,9 @@ static int parse(int argc, char **argv, bench_args *a) {
              "[--steps 20] [--warmup 3]\n\nTimes training steps (forward, loss, backward, "
              "Adam) of a model (default: the reference model) on synthetic images of its "
              "input size, and forward passes of the encoder alone, in one run; prints "
-             "milliseconds per step and images per second.\n");
+             "milliseconds per step and images per second. Under mpirun, each rank takes its "
+             "part of the batch and the step time is split into compute, all-reduce and "
+             "update.\n");
       exit(0);
     }
     if (!strcmp(opt, "--model")) {
@@ -46,11 +49,46 @@ static int parse(int argc, char **argv, bench_args *a) {
   return 0;
 }
 
-static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a) {
-  vaecl_model *m = vaecl_model_create(be, spec, (int)a->batch, 1);
-  const size_t n = (size_t)a->batch * vaecl_shape_size(&spec->input);
+/* Under mpirun: the step as training runs it, with the time in each part. */
+typedef struct {
+  shard_step step;
+  int first, part, open;
+} bench_shard;
+
+static int one_step(vaecl_model *m, const vb_buf *images, bench_shard *sh, const bench_args *a,
+                    long s, const vaecl_adam_config *adam) {
+  if (!sh->open)
+    return vaecl_model_train_step(m, images, (int)a->batch, (uint64_t)s, adam);
+  return shard_step_run(&sh->step, m, images, sh->part, sh->first, (int)a->batch, (uint64_t)s, adam,
+                        0, 1);
+}
+
+static void print_shard(const cli_dist *d, const bench_shard *sh, long steps, const char *model) {
+  const shard_step *s = &sh->step;
+  const double ms = 1e3 / (double)steps;
+  printf("%d ranks, %d images of each batch on rank 0; per step on rank 0: compute %.2f ms, "
+         "all-reduce %.2f ms, update %.2f ms\n",
+         d->ranks, sh->part, s->compute_s * ms, s->reduce_s * ms, s->apply_s * ms);
+  printf("all-reduce: %zu floats (%zu bytes) per step: the %zu gradients of %s, 2 loss sums "
+         "and the stop vote, by %s\n",
+         s->count, s->count * sizeof(float), s->params, model,
+         d->ordered ? "rank-ordered MPI_Gather + MPI_Bcast" : "MPI_Allreduce");
+}
+
+static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a,
+               const cli_dist *d) {
+  bench_shard sh = {.part = (int)a->batch};
+  if (d->ranks > 1 && a->batch < d->ranks) {
+    vaecl_fail("--batch %ld is smaller than the %d ranks; give every rank an image", a->batch,
+               d->ranks);
+    return -2;
+  }
+  if (d->ranks > 1)
+    shard_rows((int)a->batch, d->rank, d->ranks, &sh.first, &sh.part);
+  vaecl_model *m = vaecl_model_create(be, spec, sh.part, 1);
+  const size_t n = (size_t)sh.part * vaecl_shape_size(&spec->input);
   float *host = malloc(n * sizeof *host);
-  float *stats = malloc((size_t)a->batch * 2 * spec->latent * sizeof *stats);
+  float *stats = malloc((size_t)sh.part * 2 * spec->latent * sizeof *stats);
   vb_buf *images = NULL;
   int rc = m ? 0 : -1; /* vaecl_model_create has said why */
   if (rc == 0 && (!host || !stats))
@@ -64,6 +102,10 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
   }
   if (rc == 0)
     rc = be->ops->write(be, images, 0, host, n * sizeof *host);
+  const vaecl_shard shard = {
+      .rank = d->rank, .ranks = d->ranks, .user = (void *)d, .reduce = cli_dist_reduce};
+  if (rc == 0 && d->ranks > 1 && (rc = shard_step_open(&sh.step, m, be, &shard)) == 0)
+    sh.open = 1;
   const vaecl_adam_config adam = vaecl_adam_default();
   double t_step = 0, t_fwd = 0;
   vaecl_step_window window = vaecl_step_window_open(be);
@@ -71,10 +113,12 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
     if (s == a->warmup && (rc = be->ops->finish(be)) != 0)
       break;
     const double t0 = vaecl_seconds();
-    if (s == a->warmup)
+    if (s == a->warmup) {
       t_step = t0;
+      sh.step.compute_s = sh.step.reduce_s = sh.step.apply_s = 0;
+    }
     if ((rc = vaecl_step_window_admit(&window)) == 0 &&
-        (rc = vaecl_model_train_step(m, images, (int)a->batch, (uint64_t)s, &adam)) == 0)
+        (rc = one_step(m, images, &sh, a, s, &adam)) == 0)
       rc = vaecl_step_window_mark(&window);
   }
   if (vaecl_step_window_close(&window) != 0 && rc == 0)
@@ -84,7 +128,7 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
   /* encode() reads its result back, so each forward pass is timed to completion. */
   for (long s = 0; rc == 0 && s < a->warmup + a->steps; s++) {
     const double t0 = vaecl_seconds();
-    rc = vaecl_model_encode(m, images, (int)a->batch, stats);
+    rc = vaecl_model_encode(m, images, sh.part, stats);
     if (s >= a->warmup)
       t_fwd += vaecl_seconds() - t0;
   }
@@ -94,14 +138,18 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
     printf("model: %s\n", spec->source);
     printf("GEMM parameters: %s\n", be->gemm_note);
     printf("batch %ld, %ld timed steps after %ld warm-up\n", a->batch, a->steps, a->warmup);
+    if (sh.open)
+      print_shard(d, &sh, a->steps, spec->source);
     printf("train step:      %8.2f ms/step  %9.0f images/s\n", ms_step,
            1e3 * (double)a->batch / ms_step);
-    printf("encoder forward: %8.2f ms/batch %9.0f images/s\n", ms_fwd,
-           1e3 * (double)a->batch / ms_fwd);
+    printf("encoder forward: %8.2f ms/batch %9.0f images/s%s\n", ms_fwd,
+           1e3 * (double)sh.part / ms_fwd, sh.open ? " (rank 0's part of the batch)" : "");
     printf("ratio train step / encoder forward: %.2f\n", ms_step / ms_fwd);
     printf("epoch of 70,000 images at this speed: %.0f s\n",
            70000.0 / (double)a->batch * ms_step / 1e3);
   }
+  if (sh.open)
+    shard_step_close(&sh.step);
   be->ops->release(be, images);
   free(host);
   free(stats);
@@ -122,12 +170,23 @@ int cli_bench(const cli_globals *g, int argc, char **argv) {
   if (!be) {
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
     vaecl_model_spec_free(&spec);
+    if (g->dist->ranks > 1) /* the other ranks would wait for this one */
+      cli_dist_abort(g->dist, "no device opened", 1);
     return 1;
   }
-  const int rc = run(be, &spec, &a);
+  const int rc = run(be, &spec, &a, g->dist);
   vaecl_model_spec_free(&spec);
-  if (rc != 0)
+  if (rc == -2) { /* a usage error, the same on every rank */
+    if (g->dist->rank == 0)
+      fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
+    cli_backend_close(be);
+    return 2;
+  }
+  if (rc != 0) {
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
+    if (g->dist->ranks > 1)
+      cli_dist_abort(g->dist, be->device_name, 1);
+  }
   cli_backend_close(be);
   return rc == 0 ? 0 : 1;
 }

@@ -46,9 +46,10 @@ static void usage(FILE *f) {
              "\n"
              "On --resume, the seed and batch are the checkpoint's; --seed or --batch that\n"
              "differ are refused.\n"
-             "Ctrl-C (or SIGTERM) stops after the current step, saves the checkpoint and exits\n"
-             "with 130 (143); a second Ctrl-C stops at once. Exit codes: 0 done, 1 failed\n"
-             "while running, 2 bad usage or input.\n");
+             "Ctrl-C (or SIGTERM, SIGUSR1) stops after the current step, saves the checkpoint\n"
+             "and exits with 128 + the signal (130 for Ctrl-C); a second one stops at once.\n"
+             "Exit codes: 0 done, 1 failed while running, 2 bad usage or input.\n"
+             "Under `mpirun -np N`, the N ranks split each batch and rank 0 writes the files.\n");
 }
 
 typedef struct {
@@ -278,8 +279,11 @@ static int load_input(train_args *a, train_input *in) {
   return 0;
 }
 
-static vaecl_model *make_model(vb_backend *be, const train_args *a, const train_input *in) {
-  vaecl_model *m = vaecl_model_create(be, &in->spec, (int)a->batch, (uint64_t)a->seed);
+/* Each rank's model holds its part of a batch: at most batch / ranks, rounded up. */
+static vaecl_model *make_model(vb_backend *be, const train_args *a, const train_input *in,
+                               int ranks) {
+  const int batch = (int)((a->batch + ranks - 1) / ranks);
+  vaecl_model *m = vaecl_model_create(be, &in->spec, batch, (uint64_t)a->seed);
   if (m && a->resume && vaecl_model_from_checkpoint(m, &in->ck) != 0) {
     vaecl_fail_context("resuming from %s: ", a->resume);
     vaecl_model_destroy(m);
@@ -302,6 +306,37 @@ static void report_error(const char *what) {
   else if (strstr(msg, "out of memory") || strstr(msg, "OUT_OF_RESOURCES") ||
            strstr(msg, "MEM_OBJECT_ALLOCATION"))
     fprintf(stderr, "vaecl train: try a smaller --batch\n");
+}
+
+/* One line per rank: where each one trains (rank 0 prints them). */
+static int print_ranks(const cli_dist *d, const char *device) {
+  enum { LINE = 320 };
+  char *all = d->rank == 0 ? calloc((size_t)d->ranks, LINE) : NULL;
+  char mine[LINE];
+  if (d->rank == 0 && !all)
+    return vaecl_fail("out of host memory");
+  snprintf(mine, sizeof mine, "%s", device);
+  int rc = cli_dist_gather_text(d, mine, all, LINE);
+  for (int r = 0; rc == 0 && all && r < d->ranks; r++)
+    printf("rank %d: %s\n", r, all + (size_t)r * LINE);
+  free(all);
+  return rc;
+}
+
+/* Under mpirun a failure on one rank would leave the others waiting for it forever:
+ * stop them all, naming this rank and its device. */
+static int fail_all(const cli_globals *g, const vb_backend *be, const char *what) {
+  if (g->dist->ranks < 2)
+    return -1;
+  if (what)
+    report_error(what);
+  char device[320];
+  if (be)
+    snprintf(device, sizeof device, "device %d: %s", g->device, be->device_name);
+  else
+    snprintf(device, sizeof device, "device %d, not opened", g->device);
+  cli_dist_abort(g->dist, device, 1);
+  return -1;
 }
 
 /* Reads and checks everything the user gave (model or checkpoint, --out, data)
@@ -354,6 +389,7 @@ static int prepare(train_args *a, train_input *in, vaecl_dataset *data, vaecl_da
 }
 
 int cli_train(const cli_globals *g, int argc, char **argv) {
+  const cli_dist *dist = g->dist;
   train_args a = {.data_dir = VAECL_DEFAULT_DATA_DIR,
                   .out = "vaecl-model.ckpt",
                   .epochs = 10,
@@ -368,6 +404,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   vaecl_dataset data = {0}, val = {0};
   char note[4200] = "";
   if (prepare(&a, &in, &data, &val, note, sizeof note) != 0) {
+    fail_all(g, NULL, NULL); /* a rank alone in trouble (its own disk, say) */
     vaecl_model_spec_free(&in.spec);
     vaecl_checkpoint_free(&in.ck);
     vaecl_dataset_free(&data);
@@ -385,10 +422,22 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     return 0;
   }
   vb_backend *be = cli_backend_open(g->backend, g->device);
-  vaecl_model *m = be ? make_model(be, &a, &in) : NULL;
+  if (!be && dist->ranks > 1) {
+    report_error("backend");
+    fprintf(stderr,
+            "vaecl train: rank %d runs on device %d (its rank on this machine, or its "
+            "entry of --device 0,1,...)\n",
+            dist->rank, g->device);
+    fail_all(g, NULL, NULL);
+  }
+  vaecl_model *m = be ? make_model(be, &a, &in, dist->ranks) : NULL;
   vaecl_model_spec_free(&in.spec);
   vaecl_checkpoint_free(&in.ck);
   int rc = m ? 0 : -1;
+  if (rc == 0 && dist->ranks > 1)
+    rc = print_ranks(dist, be->device_name);
+  if (rc != 0 && be)
+    fail_all(g, be, "train");
   vaecl_train_result result = {0};
   if (rc == 0) {
     char out_prefix[4096], resume_prefix[4096];
@@ -413,7 +462,11 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     if (rc == 0) {
       printf("vaecl %s: %zu images from %s, model %s, %zu parameters, batch %ld, device %s\n",
              VAECL_VERSION, data.count, a.data_dir, vaecl_model_get_spec(m)->source,
-             vaecl_model_parameter_count(m), a.batch, be->device_name);
+             vaecl_model_parameter_count(m), a.batch,
+             dist->ranks > 1 ? "one per rank" : be->device_name);
+      if (dist->ranks > 1)
+        printf("%d ranks share each batch of %ld; gradients summed by %s\n", dist->ranks, a.batch,
+               dist->ordered ? "rank order (VAECL_MPI_REDUCE=ordered)" : "MPI_Allreduce");
       if (epochs_done)
         printf("resuming from %s after epoch %u\n", a.resume, epochs_done);
     }
@@ -425,19 +478,27 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     opt.out_path = a.out;
     opt.val_data = val.count ? &val : NULL;
     opt.validation_note = note[0] ? note : NULL;
-    opt.callbacks = (vaecl_train_callbacks){.user = &rep,
-                                            .on_epoch_begin = on_epoch_begin,
-                                            .on_progress = on_progress,
-                                            .on_epoch_end = on_epoch_end,
-                                            .progress_interval = rep.tty ? 1.0 : 30.0};
+    if (dist->rank == 0) /* the others' figures are the same: rank 0 reports and draws */
+      opt.callbacks = (vaecl_train_callbacks){.user = &rep,
+                                              .on_epoch_begin = on_epoch_begin,
+                                              .on_progress = on_progress,
+                                              .on_epoch_end = on_epoch_end,
+                                              .progress_interval = rep.tty ? 1.0 : 30.0};
+    opt.shard = (vaecl_shard){
+        .rank = dist->rank, .ranks = dist->ranks, .user = g->dist, .reduce = cli_dist_reduce};
     stop_flag = 0;
     opt.stop = &stop_flag;
     signal(SIGINT, on_stop_signal); /* Ctrl-C, and a scheduler's polite kill */
     signal(SIGTERM, on_stop_signal);
-    if (rc == 0)
+    signal(SIGUSR1, on_stop_signal); /* some batch systems warn with it before a time limit */
+    if (rc == 0) {
       rc = vaecl_train(m, be, &data, &opt, epochs_done, &result);
+      if (rc != 0)
+        fail_all(g, be, "train");
+    }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
     cli_history_free(&history);
     if (rc == 0 && rep.failed[0]) {
       fprintf(stderr, "vaecl train: %s; training stopped after epoch %u (saved in %s)\n",
@@ -451,15 +512,20 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
         printf("interrupted after epoch %u\n", result.epochs_done);
       if (result.saved)
         printf("saved %s (resume with --resume %s)\n", a.out, a.out);
-      fprintf(stderr, "vaecl train: training interrupted\n");
+      if (dist->rank == 0)
+        fprintf(stderr, "vaecl train: training interrupted\n");
       rc = -2;
     } else if (rc == 0 && result.saved) {
       printf("saved %s\n", a.out);
     }
+    if (rc == 0 && result.weight_syncs)
+      printf("the ranks' weights differed after %d epochs (their devices round differently); "
+             "rank 0's were copied to every rank each time\n",
+             result.weight_syncs);
     if (rc == 0)
       printf("wrote %s%s%s\n", history.csv, a.no_plots ? "" : " and ",
              a.no_plots ? "" : history.png);
-    if (rc == 0 && !a.no_plots)
+    if (rc == 0 && !a.no_plots && dist->rank == 0)
       rc = cli_write_plots(m, be, &data, out_prefix, a.grid_window);
   }
   if (rc == -1)

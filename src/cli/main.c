@@ -28,24 +28,48 @@ static void usage(FILE *f) {
           "global options:\n"
           "  --backend NAME  opencl (default) or cpu (plain C reference: exact, slow)\n"
           "  --device N      use device N from `vaecl devices` (default: the first GPU, else\n"
-          "                  the first device)\n"
+          "                  the first device); under mpirun, N,M,... gives the device of\n"
+          "                  each rank on a machine (default: device = that local rank)\n"
           "  --version       print the version\n"
           "  -h, --help      this help\n"
           "\n"
           "environment: VAECL_CACHE_DIR (compiled kernels; default $XDG_CACHE_HOME/vaecl or\n"
           "~/.cache/vaecl), VAECL_PROFILE=0|1 (time every op), VAECL_GEMM_TUNING=on|off,\n"
-          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests); other values are refused.\n"
+          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests), VAECL_MPI_REDUCE=ordered\n"
+          "(under mpirun: sum gradients in rank order); other values are refused.\n"
+          "\n"
+          "mpirun -np N vaecl train ... trains on N ranks (one device each); see README.md.\n"
           "\n"
           "exit codes: 0 done, 1 failed while running (device, disk, diverged), 2 bad usage\n"
           "or input (refused before any work), 130 stopped by Ctrl-C (143 by SIGTERM).\n");
 }
 
+static int run_verb(cli_globals *g, int argc, char **argv);
+
 int main(int argc, char **argv) {
-  cli_globals g = {.device = -1, .backend = NULL};
+  cli_dist dist;
+  if (cli_dist_init(&argc, &argv, &dist) != 0) {
+    fprintf(stderr, "vaecl: %s\n", vaecl_last_error());
+    return 2;
+  }
+  /* rank 0 alone prints reports; every rank still reports its own errors on stderr */
+  if (dist.rank != 0 && !freopen("/dev/null", "w", stdout)) {
+    fprintf(stderr, "vaecl: rank %d cannot silence its output: /dev/null: cannot open\n",
+            dist.rank);
+    cli_dist_abort(&dist, "no device opened", 1);
+    return 1;
+  }
+  cli_globals g = {.device = -1, .backend = NULL, .dist = &dist};
+  /* every rank parses the same arguments, so usage errors end every rank alike */
+  const int rc = run_verb(&g, argc, argv);
+  cli_dist_finalize(&dist);
+  return rc;
+}
+
+static int run_verb(cli_globals *g, int argc, char **argv) {
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *value;
-    long n;
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage(stdout);
       return 0;
@@ -53,13 +77,12 @@ int main(int argc, char **argv) {
       printf("vaecl %s\n", VAECL_VERSION);
       return 0;
     } else if (!strcmp(argv[i], "--device")) {
-      if (cli_option_value(argc, argv, &i, &value) || cli_parse_int("--device", value, 0, 1023, &n))
+      if (cli_option_value(argc, argv, &i, &value) || cli_parse_device_list(value, g))
         return 2;
-      g.device = (int)n;
     } else if (!strcmp(argv[i], "--backend")) {
       if (cli_option_value(argc, argv, &i, &value))
         return 2;
-      g.backend = value;
+      g->backend = value;
     } else {
       fprintf(stderr,
               "vaecl: unknown option '%s' before the command; options of a command go "
@@ -72,21 +95,31 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  if (cli_pick_rank_device(g) != 0)
+    return 2;
   const char *verb = argv[i];
   if (strcmp(verb, "help") != 0 && cli_check_environment() != 0)
     return 2;
   argc -= i;
   argv += i;
+  if (g->dist->ranks > 1 && strcmp(verb, "train") && strcmp(verb, "bench")) {
+    if (g->dist->rank == 0)
+      fprintf(stderr,
+              "vaecl: %s runs in one process; start it without mpirun (only train and "
+              "bench use several ranks)\n",
+              verb);
+    return 2;
+  }
   if (!strcmp(verb, "devices"))
-    return cli_devices(&g, argc, argv);
+    return cli_devices(g, argc, argv);
   if (!strcmp(verb, "train"))
-    return cli_train(&g, argc, argv);
+    return cli_train(g, argc, argv);
   if (!strcmp(verb, "bench"))
-    return cli_bench(&g, argc, argv);
+    return cli_bench(g, argc, argv);
   if (!strcmp(verb, "plot"))
-    return cli_plot(&g, argc, argv);
+    return cli_plot(g, argc, argv);
   if (!strcmp(verb, "summary"))
-    return cli_summary(&g, argc, argv);
+    return cli_summary(g, argc, argv);
   static const struct {
     const char *name;
     int (*run)(const cli_globals *, int, char **);
@@ -95,7 +128,7 @@ int main(int argc, char **argv) {
       {"encode", cli_encode}, {"interpolate", cli_interpolate}, {"score", cli_score}};
   for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
     if (!strcmp(verb, verbs[k].name))
-      return verbs[k].run(&g, argc, argv);
+      return verbs[k].run(g, argc, argv);
   if (!strcmp(verb, "help")) {
     usage(stdout);
     return 0;

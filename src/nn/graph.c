@@ -221,17 +221,36 @@ static int reconstruction_loss(vaecl_model *m, const vb_buf *images, size_t pixe
 }
 
 int vaecl_model_compute_gradients(vaecl_model *m, const vb_buf *images, int batch, uint64_t step) {
+  return vaecl_model_compute_shard_gradients(m, images, batch, 0, batch, step);
+}
+
+/* A shard that drew no images adds nothing: its gradients are zero. */
+static int zero_gradients(vaecl_model *m) {
+  for (size_t i = 0; i < vaecl_model_tensor_count(m); i++)
+    if (layer_zero(m->be, tensor(m, i)->grad, tensor(m, i)->count) != 0)
+      return -1;
+  return 0;
+}
+
+int vaecl_model_compute_shard_gradients(vaecl_model *m, const vb_buf *images, int batch, int first,
+                                        int whole, uint64_t step) {
+  if (first < 0 || batch < 0 || whole < 1 || first > whole - batch)
+    return vaecl_fail("internal error: shard of %d images from %d of a batch of %d", batch, first,
+                      whole);
+  if (batch == 0)
+    return zero_gradients(m);
   if (check_batch(m, batch) != 0)
     return -1;
   const vb_ops *o = ops(m);
   layer *n = m->nodes;
   const int L = m->spec.latent, H = m->heads;
   const size_t pixels = (size_t)batch * vaecl_model_image_size(m);
-  const float inv_batch = 1.0f / (float)batch;
+  /* the loss is the mean over the whole batch, whichever part of it is here */
+  const float inv_batch = 1.0f / (float)whole;
   /* beta == 1 gives inv_batch exactly, as before beta existed */
   const float kl_scale = (float)((double)m->spec.kl_weight * (double)inv_batch);
   if (encoder_forward(m, images, batch) != 0 ||
-      o->sample(m->be, n[H].y, m->eps, m->z, batch, L, m->seed, step) != 0 ||
+      o->sample(m->be, n[H].y, m->eps, m->z, batch, L, first, m->seed, step) != 0 ||
       decoder_forward(m, batch) != 0)
     return -1;
   /* Loss = mean over the batch of (summed reconstruction loss + beta * summed KL). */
@@ -259,6 +278,10 @@ int vaecl_model_train_step(vaecl_model *m, const vb_buf *images, int batch, uint
                            const vaecl_adam_config *adam) {
   if (vaecl_model_compute_gradients(m, images, batch, step) != 0)
     return -1;
+  return vaecl_model_apply_adam(m, adam);
+}
+
+int vaecl_model_apply_adam(vaecl_model *m, const vaecl_adam_config *adam) {
   m->adam_steps++;
   const double t = (double)m->adam_steps;
   const vb_adam_step s = {.alpha = (float)(adam->learning_rate * sqrt(1.0 - pow(adam->beta2, t)) /
@@ -289,7 +312,7 @@ int vaecl_model_evaluate_batch(vaecl_model *m, const vb_buf *images, int batch, 
   float host[2];
   layer *out = &n[m->node_count - 1];
   int rc = layer_zero(m->be, m->eval_sums, 2) != 0 || encoder_forward(m, images, batch) != 0 ||
-           o->sample(m->be, n[H].y, m->eps, m->z, batch, L, seed, step) != 0 ||
+           o->sample(m->be, n[H].y, m->eps, m->z, batch, L, 0, seed, step) != 0 ||
            decoder_forward(m, batch) != 0;
   if (!rc && m->spec.output == VAECL_OUTPUT_BERNOULLI)
     rc = o->bce_logits(m->be, out->y, images, out->dy, m->loss_elem, pixels, inv_batch) != 0;
@@ -403,6 +426,25 @@ int vaecl_model_write_param(vaecl_model *m, size_t i, const float *in) {
 int vaecl_model_read_grad(vaecl_model *m, size_t i, float *out) {
   param *p = tensor(m, i);
   return ops(m)->read(m->be, p->grad, 0, out, p->count * sizeof(float));
+}
+
+int vaecl_model_write_grad(vaecl_model *m, size_t i, const float *in) {
+  param *p = tensor(m, i);
+  return ops(m)->write(m->be, p->grad, 0, in, p->count * sizeof(float));
+}
+
+int vaecl_model_read_grads(vaecl_model *m, float *out) {
+  for (size_t i = 0; i < vaecl_model_tensor_count(m); out += tensor(m, i)->count, i++)
+    if (vaecl_model_read_grad(m, i, out) != 0)
+      return -1;
+  return 0;
+}
+
+int vaecl_model_write_grads(vaecl_model *m, const float *in) {
+  for (size_t i = 0; i < vaecl_model_tensor_count(m); in += tensor(m, i)->count, i++)
+    if (vaecl_model_write_grad(m, i, in) != 0)
+      return -1;
+  return 0;
 }
 
 /* Checkpoint tensor k: value, Adam m, Adam v of each parameter in turn. */

@@ -344,14 +344,14 @@ double ref_gaussian_nll(size_t n, const double *mean, const double *target, doub
   return sum;
 }
 
-void ref_sample(int batch, int latent, const double *stats, uint64_t seed, uint64_t step,
+void ref_sample(int batch, int latent, int first, const double *stats, uint64_t seed, uint64_t step,
                 double *eps, double *z) {
   for (int b = 0; b < batch; b++)
     for (int j = 0; j < latent; j++) {
       const size_t i = (size_t)b * latent + j;
       const double mean = stats[(size_t)b * 2 * latent + j];
       const double lv = stats[(size_t)b * 2 * latent + latent + j];
-      eps[i] = vaecl_philox_normal(seed, step, (uint32_t)i);
+      eps[i] = vaecl_philox_normal(seed, step, (uint32_t)((size_t)first * latent + i));
       z[i] = mean + exp(0.5 * lv) * eps[i];
     }
 }

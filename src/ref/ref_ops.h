@@ -72,8 +72,9 @@ double ref_bce_logits(size_t n, const double *logits, const double *target, doub
 double ref_gaussian_nll(size_t n, const double *mean, const double *target, double log_var,
                         double *dmean, double *loss, double *dlog_var, double grad_scale);
 
-/* Reparameterisation with the same RNG stream as the device (src/philox.h). */
-void ref_sample(int batch, int latent, const double *stats, uint64_t seed, uint64_t step,
+/* Reparameterisation with the same RNG stream as the device (src/philox.h); rows
+ * start at row `first` of the whole batch. */
+void ref_sample(int batch, int latent, int first, const double *stats, uint64_t seed, uint64_t step,
                 double *eps, double *z);
 /* dstats = d(z)/d(stats)^T dz + kl_scale * dKL/dstats; returns sum of KL terms. */
 double ref_sample_kl_backward(int batch, int latent, const double *stats, const double *eps,

@@ -373,10 +373,13 @@ static int check_latent(const char *op, int batch, int latent, size_t *n) {
 }
 
 static int cpu_sample(vb_backend *be, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch,
-                      int latent, uint64_t seed, uint64_t step) {
+                      int latent, int first, uint64_t seed, uint64_t step) {
   (void)be;
-  size_t n = 0;
+  size_t n = 0, whole = 0;
+  if (first < 0 || first > INT_MAX - (batch > 0 ? batch : 0))
+    return vaecl_fail("internal error: cpu backend sample: first row %d", first);
   if (check_latent("sample", batch, latent, &n) != 0 ||
+      check_latent("sample", first + batch, latent, &whole) != 0 ||
       check_floats(stats, 2 * n, "sample", "stats") != 0 ||
       check_floats(eps, n, "sample", "eps") != 0 || check_floats(z, n, "sample", "z") != 0)
     return -1;
@@ -386,7 +389,8 @@ static int cpu_sample(vb_backend *be, const vb_buf *stats, vb_buf *eps, vb_buf *
     for (int j = 0; j < latent; j++) {
       const size_t i = (size_t)b * latent + j, mi = (size_t)b * 2 * latent + j;
       /* z from the stored (rounded) eps, so that z - mean is what the backward pass sees */
-      const float e = (float)vaecl_philox_normal(seed, step, (uint32_t)i);
+      const float e =
+          (float)vaecl_philox_normal(seed, step, (uint32_t)((size_t)first * latent + i));
       E[i] = e;
       Z[i] = (float)((double)S[mi] + exp(0.5 * (double)S[mi + latent]) * (double)e);
     }

@@ -216,19 +216,23 @@ int clb_accumulate(vb_backend *base, vb_buf *acc, int slot, const vb_buf *x, siz
 }
 
 int clb_sample(vb_backend *base, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
-               uint64_t seed, uint64_t step) {
-  int n;
-  if (batch < 0 || latent < 0 || clb_to_int((size_t)batch * (size_t)latent * 2, &n) != 0 ||
+               int first, uint64_t seed, uint64_t step) {
+  int n, end;
+  /* the Philox counter is the element's 32-bit index in the whole batch */
+  if (batch < 0 || latent < 0 || first < 0 ||
+      clb_to_int((size_t)batch * (size_t)latent * 2, &n) != 0 ||
+      clb_to_int(((size_t)first + (size_t)batch) * (size_t)latent, &end) != 0 ||
       clb_check_range(stats, 0, (size_t)n * sizeof(float), "sample stats") != 0 ||
       clb_check_range(eps, 0, (size_t)n / 2 * sizeof(float), "sample eps") != 0 ||
       clb_check_range(z, 0, (size_t)n / 2 * sizeof(float), "sample z") != 0)
     return -1;
   const cl_uint seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32);
   const cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
-  return clb_launch(clb_as(base), K_SAMPLE, (size_t)batch * latent, 0, 9,
+  const cl_int first_index = first * latent;
+  return clb_launch(clb_as(base), K_SAMPLE, (size_t)batch * latent, 0, 10,
                     (karg[]){KARG(stats->mem), KARG(eps->mem), KARG(z->mem), KARG(batch),
-                             KARG(latent), KARG(seed_lo), KARG(seed_hi), KARG(step_lo),
-                             KARG(step_hi)});
+                             KARG(latent), KARG(first_index), KARG(seed_lo), KARG(seed_hi),
+                             KARG(step_lo), KARG(step_hi)});
 }
 
 int clb_sample_kl_backward(vb_backend *base, const vb_buf *stats, const vb_buf *eps,

@@ -98,7 +98,7 @@ int clb_gaussian_nll(vb_backend *, const vb_buf *mean, const vb_buf *target, con
                      vb_buf *dmean, vb_buf *loss, vb_buf *dlog_var, size_t count, float grad_scale);
 int clb_accumulate(vb_backend *, vb_buf *acc, int slot, const vb_buf *x, size_t count, float scale);
 int clb_sample(vb_backend *, const vb_buf *stats, vb_buf *eps, vb_buf *z, int batch, int latent,
-               uint64_t seed, uint64_t step);
+               int first, uint64_t seed, uint64_t step);
 int clb_sample_kl_backward(vb_backend *, const vb_buf *stats, const vb_buf *eps, const vb_buf *dz,
                            vb_buf *dstats, vb_buf *kl, int batch, int latent, float kl_scale);
 int clb_adam(vb_backend *, vb_buf *param, const vb_buf *grad, vb_buf *m, vb_buf *v, size_t count,
