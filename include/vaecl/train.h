@@ -69,9 +69,10 @@ typedef struct {
   /* Polled before each step: once nonzero, the run stops after the current step,
    * saves and returns. A signal handler may set it. NULL: never stops early. */
   const volatile sig_atomic_t *stop;
-  /* Held-out images scored after every epoch (vaecl_validate, batches of `batch`, the
-   * noise keyed by `seed`); NULL: no validation. Never trained on, and the training
-   * trajectory is the same with or without it. */
+  /* Held-out images scored after every epoch (vaecl_validate, batches of `batch`, or of a
+   * rank's share of it under data parallelism, where rank 0 alone validates; the noise
+   * keyed by `seed`); NULL: no validation. Never trained on, and the training trajectory
+   * is the same with or without it. */
   const vaecl_dataset *val_data;
   /* Stored in every checkpoint as its `validation` (vaecl/checkpoint.h), so a resumed run
    * can repeat the same choice; NULL: none. */

@@ -70,7 +70,9 @@ static int validate(vaecl_model *m, vb_backend *be, const vaecl_train_options *o
                     vaecl_epoch_metrics *em) {
   const double start = vaecl_seconds();
   double recon, kl;
-  if (vaecl_validate(m, be, opt->val_data, opt->batch, opt->seed, &recon, &kl) != 0)
+  /* Under data parallelism a rank's model holds only its part of a batch. */
+  const int batch = opt->batch < vaecl_model_max_batch(m) ? opt->batch : vaecl_model_max_batch(m);
+  if (vaecl_validate(m, be, opt->val_data, batch, opt->seed, &recon, &kl) != 0)
     return vaecl_fail_context("validating after epoch %d: ", em->epoch);
   em->has_val = 1;
   em->val_reconstruction_loss = recon;
@@ -248,7 +250,8 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
     if (sh && (rc = shard_sync_weights(sh, m, &copied)) != 0)
       break;
     r->weight_syncs += copied;
-    if (opt->val_data && (rc = validate(m, be, opt, &em)) != 0)
+    /* Rank 0 alone reports, so it alone validates; the others wait at the next step. */
+    if (opt->val_data && (!sh || sh->shard.rank == 0) && (rc = validate(m, be, opt, &em)) != 0)
       break;
     if (cb->on_epoch_end)
       cb->on_epoch_end(cb->user, &em);
