@@ -11,16 +11,18 @@
 #include <vaecl/model_spec.h>
 
 typedef struct {
-  int device;          /* --device N; -1: the backend's default choice */
-  const char *backend; /* --backend NAME; NULL: opencl */
+  int device;               /* --device N; -1: the backend's default choice */
+  const char *device_match; /* --device NAME (not a number): part of the device's name */
+  const char *backend;      /* --backend NAME; NULL: opencl */
 } cli_globals;
 
-/* Creates backend `backend_name` (NULL: "opencl") on `device` (-1: its default)
- * through the registry, with the options the environment asks for:
- * VAECL_CACHE_DIR (else $XDG_CACHE_HOME/vaecl, else $HOME/.cache/vaecl) for the
- * kernel cache, VAECL_GEMM_TUNING=off, VAECL_WORK_LAYOUT=rows|channels and
- * VAECL_PROFILE=1. NULL with a message (and a hint on choosing a device). */
-vb_backend *cli_backend_open(const char *backend_name, int device);
+/* Creates backend g->backend (NULL: "opencl") on g's device (the backend's default
+ * when none is given) through the registry, with the options the environment asks
+ * for: VAECL_CACHE_DIR (else $XDG_CACHE_HOME/vaecl, else $HOME/.cache/vaecl) for the
+ * kernel cache, VAECL_GEMM_TUNING=off, VAECL_WORK_LAYOUT=rows|channels,
+ * VAECL_PROFILE=1 and VAECL_BUILD_LOG=1 (print the kernels' build log to stderr).
+ * NULL with a message (and a hint on choosing a device). */
+vb_backend *cli_backend_open(const cli_globals *g);
 /* Prints the per-op profile (when VAECL_PROFILE asked for one) to stderr, then
  * destroys the backend. NULL is a no-op. */
 void cli_backend_close(vb_backend *);

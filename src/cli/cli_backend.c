@@ -27,10 +27,18 @@ static const char *cache_dir(char *buf, size_t size) {
   return n > 0 && (size_t)n < size ? buf : NULL;
 }
 
-vb_backend *cli_backend_open(const char *backend_name, int device) {
+/* VAECL_BUILD_LOG=1: the driver's messages about vaecl's kernels, for reports. */
+static void print_build_log(void *ctx, const char *device, const char *log, int from_cache) {
+  (void)ctx;
+  fprintf(stderr, "vaecl: build log of the kernels on %s%s:\n%s\n", device,
+          from_cache ? " (loaded from the kernel cache)" : "", *log ? log : "(empty)");
+}
+
+vb_backend *cli_backend_open(const cli_globals *g) {
   char dir[4096];
   vaecl_backend_options o = vaecl_backend_defaults();
-  o.device = device;
+  o.device = g->device;
+  o.device_match = g->device_match;
   o.cache_dir = cache_dir(dir, sizeof dir);
   const char *tuning = getenv("VAECL_GEMM_TUNING");
   o.gemm_tuning = !(tuning && strcmp(tuning, "off") == 0);
@@ -41,13 +49,16 @@ vb_backend *cli_backend_open(const char *backend_name, int device) {
     o.work_layout = VAECL_LAYOUT_CHANNELS;
   const char *profile = getenv("VAECL_PROFILE");
   o.profile = profile && *profile && strcmp(profile, "0") != 0;
-  vb_backend *b = vaecl_backend_create(backend_name, &o);
+  const char *build_log = getenv("VAECL_BUILD_LOG");
+  if (build_log && *build_log && strcmp(build_log, "0") != 0)
+    o.build_log = print_build_log;
+  vb_backend *b = vaecl_backend_create(g->backend, &o);
   if (!b) {
     /* the library's message names no option: add how to choose another device */
     char why[1024];
     snprintf(why, sizeof why, "%s", vaecl_last_error());
     vaecl_fail("%s\n`vaecl devices` lists every backend's devices; choose one with --backend "
-               "NAME and --device N.",
+               "NAME and --device N (an index, or part of the name).",
                why);
     return NULL;
   }

@@ -14,7 +14,7 @@
 #include <vaecl/train.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: vaecl [--backend NAME] [--device N] train [options]\n"
+  fprintf(f, "usage: vaecl [--backend NAME] [--device N|NAME] train [options]\n"
              "\n"
              "Trains a VAE described by a model file (default: the Keras Fashion-MNIST model,\n"
              "see `vaecl summary`) with Adam, and writes a checkpoint after every epoch.\n"
@@ -220,7 +220,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
   }
   if (a.limit > 0 && (size_t)a.limit < data.count)
     vaecl_dataset_truncate(&data, (size_t)a.limit);
-  vb_backend *be = cli_backend_open(g->backend, g->device);
+  vb_backend *be = cli_backend_open(g);
   if (!be) {
     report_error("backend");
     vaecl_dataset_free(&data);

@@ -8,7 +8,7 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: vaecl [--backend NAME] [--device N] <command> [options]\n"
+          "usage: vaecl [--backend NAME] [--device N|NAME] <command> [options]\n"
           "\n"
           "Train a variational autoencoder on any OpenCL 1.2+ device.\n"
           "\n"
@@ -21,18 +21,20 @@ static void usage(FILE *f) {
           "\n"
           "global options:\n"
           "  --backend NAME  opencl (default) or cpu (plain C reference: exact, slow)\n"
-          "  --device N      use device N from `vaecl devices` (default: the first GPU, else\n"
-          "                  the first device)\n"
+          "  --device N|NAME use device N from `vaecl devices`, or the one whose name contains\n"
+          "                  NAME (any case); default: the one `vaecl devices` marks (usable\n"
+          "                  first, then a discrete GPU, memory, compute units)\n"
           "  --version       print the version\n"
           "  -h, --help      this help\n"
           "\n"
           "environment: VAECL_CACHE_DIR (compiled kernels; default $XDG_CACHE_HOME/vaecl or\n"
           "~/.cache/vaecl), VAECL_PROFILE=1 (time every op), VAECL_GEMM_TUNING=off,\n"
-          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests).\n");
+          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests), VAECL_BUILD_LOG=1 (print\n"
+          "the driver's build log of the kernels).\n");
 }
 
 int main(int argc, char **argv) {
-  cli_globals g = {.device = -1, .backend = NULL};
+  cli_globals g = {.device = -1, .device_match = NULL, .backend = NULL};
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *value;
@@ -44,9 +46,19 @@ int main(int argc, char **argv) {
       printf("vaecl %s\n", VAECL_VERSION);
       return 0;
     } else if (!strcmp(argv[i], "--device")) {
-      if (cli_option_value(argc, argv, &i, &value) || cli_parse_int("--device", value, 0, 1023, &n))
+      if (cli_option_value(argc, argv, &i, &value))
         return 2;
-      g.device = (int)n;
+      if (value[0] >= '0' && value[0] <= '9') { /* an index; else part of a name */
+        if (cli_parse_int("--device", value, 0, 1023, &n))
+          return 2;
+        g.device = (int)n;
+      } else if (!*value) {
+        fprintf(stderr, "vaecl: --device needs an index or part of a device's name (see vaecl "
+                        "devices)\n");
+        return 2;
+      } else {
+        g.device_match = value;
+      }
     } else if (!strcmp(argv[i], "--backend")) {
       if (cli_option_value(argc, argv, &i, &value))
         return 2;

@@ -219,6 +219,9 @@ static void clb_destroy(vb_backend *base) {
     clReleaseCommandQueue(b->queue);
   if (b->ctx)
     clReleaseContext(b->ctx);
+  /* CLBlast caches its programs per context, keeping every released context alive;
+   * the next backend rebuilds what it needs (from CLBlast's binary cache). */
+  CLBlastClearCache();
   free(b);
 }
 
@@ -307,13 +310,13 @@ static int query_launch_limits(cl_backend *b) {
   return 0;
 }
 
-static int build_kernels(cl_backend *b, const char *cache_dir) {
+static int build_kernels(cl_backend *b, const vaecl_backend_options *opts) {
   char *source = join_sources();
   if (!source)
     return vaecl_fail("out of host memory");
   /* No fast-math: the tests compare against a double-precision reference. */
-  const int rc =
-      vaecl_cl_build_program(b->ctx, b->dev, source, "-cl-std=CL1.2", cache_dir, &b->program);
+  const int rc = vaecl_cl_build_program(b->ctx, b->dev, source, "-cl-std=CL1.2", opts->cache_dir,
+                                        opts->build_log, opts->build_log_ctx, &b->program);
   free(source);
   if (rc != 0)
     return -1;
@@ -341,7 +344,7 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
   b->base.ops = &clb_ops;
   b->profile = opts->profile != 0;
   cl_platform_id platform;
-  if (vaecl_cl_find_device(opts->device, &platform, &b->dev) != 0) {
+  if (vaecl_cl_find_device(opts->device, opts->device_match, &platform, &b->dev) != 0) {
     free(b);
     return NULL;
   }
@@ -353,16 +356,8 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
   case VAECL_LAYOUT_CHANNELS:
     b->rows_layout = 0;
     break;
-  default: {
-    cl_device_type type = 0;
-    const cl_int err = clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    if (err != CL_SUCCESS) {
-      clb_fail(b, err, "querying the device type");
-      free(b);
-      return NULL;
-    }
-    b->rows_layout = (type & CL_DEVICE_TYPE_CPU) != 0;
-  }
+  default:
+    b->rows_layout = vaecl_cl_device_kind(b->dev) == VAECL_CL_KIND_CPU;
   }
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
@@ -378,8 +373,12 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
     clb_destroy(&b->base);
     return NULL;
   }
-  vaecl_cl_tune_gemm(b->dev, opts->gemm_tuning, b->base.gemm_note, sizeof b->base.gemm_note);
-  if (build_kernels(b, opts->cache_dir) != 0) {
+  if (vaecl_cl_tune_gemm(b->dev, opts->gemm_tuning, opts->gemm_indirect_min, b->base.gemm_note,
+                         sizeof b->base.gemm_note) != 0) {
+    clb_destroy(&b->base);
+    return NULL;
+  }
+  if (build_kernels(b, opts) != 0) {
     clb_destroy(&b->base);
     return NULL;
   }

@@ -3,7 +3,11 @@
 #ifndef VAECL_CL_BACKEND_H
 #define VAECL_CL_BACKEND_H
 
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
 #include <CL/cl.h>
+#endif
 #include <stdbool.h>
 #include <stddef.h>
 
