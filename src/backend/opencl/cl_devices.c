@@ -85,16 +85,21 @@ static cl_bool device_bool(cl_device_id dev, cl_device_info what) {
   return clGetDeviceInfo(dev, what, sizeof v, &v, NULL) == CL_SUCCESS && v;
 }
 
-/* The PCI address, from whichever query the driver answers. */
+/* The PCI address, from whichever extension the driver has (asking a driver without
+ * it is an invalid call). */
 static int read_pci(cl_device_id dev, uint32_t pci[4]) {
+  char ext[4096];
+  vaecl_cl_device_string(dev, CL_DEVICE_EXTENSIONS, ext, sizeof ext);
   cl_uint khr[4];
-  if (clGetDeviceInfo(dev, CL_DEVICE_PCI_BUS_INFO_KHR, sizeof khr, khr, NULL) == CL_SUCCESS) {
+  if (strstr(ext, "cl_khr_pci_bus_info") &&
+      clGetDeviceInfo(dev, CL_DEVICE_PCI_BUS_INFO_KHR, sizeof khr, khr, NULL) == CL_SUCCESS) {
     memcpy(pci, khr, sizeof khr);
     return 1;
   }
   unsigned char amd[24]; /* cl_device_topology_amd: type, 17 bytes, bus, device, function */
   cl_uint amd_type;
-  if (clGetDeviceInfo(dev, CL_DEVICE_TOPOLOGY_AMD, sizeof amd, amd, NULL) == CL_SUCCESS) {
+  if (strstr(ext, "cl_amd_device_attribute_query") &&
+      clGetDeviceInfo(dev, CL_DEVICE_TOPOLOGY_AMD, sizeof amd, amd, NULL) == CL_SUCCESS) {
     memcpy(&amd_type, amd, sizeof amd_type);
     if (amd_type == 1) { /* CL_DEVICE_TOPOLOGY_TYPE_PCIE_AMD */
       pci[0] = 0, pci[1] = amd[21], pci[2] = amd[22], pci[3] = amd[23];
@@ -102,7 +107,8 @@ static int read_pci(cl_device_id dev, uint32_t pci[4]) {
     }
   }
   cl_uint bus, slot;
-  if (clGetDeviceInfo(dev, CL_DEVICE_PCI_BUS_ID_NV, sizeof bus, &bus, NULL) == CL_SUCCESS &&
+  if (strstr(ext, "cl_nv_device_attribute_query") &&
+      clGetDeviceInfo(dev, CL_DEVICE_PCI_BUS_ID_NV, sizeof bus, &bus, NULL) == CL_SUCCESS &&
       clGetDeviceInfo(dev, CL_DEVICE_PCI_SLOT_ID_NV, sizeof slot, &slot, NULL) == CL_SUCCESS) {
     pci[0] = 0, pci[1] = bus, pci[2] = slot >> 3, pci[3] = slot & 7;
     return 1;
