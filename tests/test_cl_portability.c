@@ -14,6 +14,8 @@
 #include "testutil.h"
 #include <vaecl.h>
 #include <vaecl/backend_registry.h>
+#include <vaecl/graph.h>
+#include <vaecl/model_spec.h>
 
 /* ---- launch geometry -------------------------------------------------------------- */
 
@@ -228,6 +230,89 @@ START_TEST(device_by_name_and_options) {
 }
 END_TEST
 
+/* ---- memory limits ------------------------------------------------------------------- */
+
+/* The cpu backend with its alloc wrapped to count what the model really allocates. */
+static const vb_ops *real_ops;
+static uint64_t allocated, largest;
+
+static vb_buf *counting_alloc(vb_backend *b, size_t bytes) {
+  allocated += bytes;
+  if (bytes > largest)
+    largest = bytes;
+  return real_ops->alloc(b, bytes);
+}
+
+static vaecl_model *create(vb_backend *b, const vaecl_model_spec *spec, int batch, uint64_t global,
+                           uint64_t max_alloc) {
+  b->global_mem_bytes = global;
+  b->max_alloc_bytes = max_alloc;
+  allocated = largest = 0;
+  return vaecl_model_create(b, spec, batch, 1);
+}
+
+/* The up-front check adds up exactly what the model then allocates: limits of those
+ * figures pass, a byte less fails, naming the largest batch that fits. */
+START_TEST(memory_checked_before_allocating) {
+  vb_backend *b = vaecl_backend_create("cpu", NULL);
+  ck_assert_ptr_nonnull(b);
+  real_ops = b->ops;
+  vb_ops counting = *b->ops;
+  counting.alloc = counting_alloc;
+  b->ops = &counting;
+  vaecl_model_spec spec;
+  ck_assert_int_eq(vaecl_model_spec_default(&spec), 0);
+  enum { BATCH = 16 };
+  vaecl_model *m = create(b, &spec, BATCH, 0, 0);
+  ck_assert_msg(m != NULL, "%s", vaecl_last_error());
+  const uint64_t total = allocated, big = largest;
+  vaecl_model_destroy(m);
+  m = create(b, &spec, BATCH, total, big);
+  ck_assert_msg(m != NULL, "limits equal to the need: %s", vaecl_last_error());
+  vaecl_model_destroy(m);
+  ck_assert_ptr_null(create(b, &spec, BATCH, total - 1, big));
+  ck_assert_uint_eq(allocated, 0); /* refused before allocating anything */
+  const char *msg = vaecl_last_error();
+  ck_assert_msg(strstr(msg, "largest batch that fits is 15") && strstr(msg, "--batch 15"), "%s",
+                msg);
+  ck_assert_ptr_null(create(b, &spec, BATCH, 0, big - 1));
+  ck_assert_msg(strstr(vaecl_last_error(), "largest batch that fits is 15"), "%s",
+                vaecl_last_error());
+  /* With room for one image's buffers only. */
+  m = create(b, &spec, 1, 0, 0);
+  ck_assert_ptr_nonnull(m);
+  const uint64_t one = allocated;
+  vaecl_model_destroy(m);
+  ck_assert_ptr_null(create(b, &spec, BATCH, one - 1, 0));
+  ck_assert_msg(strstr(vaecl_last_error(), "even batch 1 does not fit"), "%s", vaecl_last_error());
+  /* Room for a batch of 9 (the parameters plus 9 times one image's activations). */
+  m = create(b, &spec, 2, 0, 0);
+  const uint64_t two = allocated;
+  vaecl_model_destroy(m);
+  ck_assert_ptr_null(create(b, &spec, BATCH, one + 8 * (two - one), 0));
+  ck_assert_msg(strstr(vaecl_last_error(), "largest batch that fits is 9"), "%s",
+                vaecl_last_error());
+  vaecl_model_spec_free(&spec);
+  /* A Gaussian output with a learned variance allocates more: the same holds. */
+  const char *data = getenv("VAECL_TEST_DATA");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/models/rgb32-conv-vae.vae", data ? data : "data");
+  ck_assert_msg(vaecl_model_spec_load(path, &spec) == 0, "%s", vaecl_last_error());
+  ck_assert(spec.learned_variance);
+  m = create(b, &spec, 3, 0, 0);
+  ck_assert_msg(m != NULL, "%s", vaecl_last_error());
+  const uint64_t gauss = allocated, gauss_big = largest;
+  vaecl_model_destroy(m);
+  m = create(b, &spec, 3, gauss, gauss_big);
+  ck_assert_msg(m != NULL, "limits equal to the need: %s", vaecl_last_error());
+  vaecl_model_destroy(m);
+  ck_assert_ptr_null(create(b, &spec, 3, gauss - 1, gauss_big));
+  vaecl_model_spec_free(&spec);
+  b->ops = real_ops;
+  b->ops->destroy(b);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cl_portability");
   TCase *tc = tcase_create("rules");
@@ -236,6 +321,7 @@ int main(void) {
   tcase_add_test(tc, unusable_devices_say_why);
   tcase_add_test(tc, default_device_is_the_best_usable_one);
   tcase_add_test(tc, one_gpu_on_two_platforms);
+  tcase_add_test(tc, memory_checked_before_allocating);
   suite_add_tcase(s, tc);
   tc = tcase_create("device");
   tcase_set_timeout(tc, 300);

@@ -349,6 +349,17 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
     return NULL;
   }
   vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name, sizeof b->base.device_name);
+  cl_ulong mem = 0, alloc = 0;
+  cl_int qerr = clGetDeviceInfo(b->dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
+  if (qerr == CL_SUCCESS)
+    qerr = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL);
+  if (qerr != CL_SUCCESS) {
+    clb_fail(b, qerr, "querying the device's memory size");
+    free(b);
+    return NULL;
+  }
+  b->base.global_mem_bytes = mem;
+  b->base.max_alloc_bytes = alloc;
   switch (opts->work_layout) {
   case VAECL_LAYOUT_ROWS:
     b->rows_layout = 1;
