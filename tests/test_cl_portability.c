@@ -10,6 +10,7 @@
 
 #include "backend/opencl/cl_device_rank.h"
 #include "backend/opencl/cl_launch.h"
+#include "backend/opencl/cl_util.h"
 #include "testdevice.h"
 #include "testutil.h"
 #include <vaecl.h>
@@ -173,6 +174,31 @@ START_TEST(one_gpu_on_two_platforms) {
 }
 END_TEST
 
+/* ---- error messages --------------------------------------------------------------------- */
+
+static void expect_message(int rc, const char *a, const char *b) {
+  ck_assert_int_eq(rc, -1);
+  ck_assert_msg(strstr(vaecl_last_error(), a) && strstr(vaecl_last_error(), b), "message: %s",
+                vaecl_last_error());
+}
+
+START_TEST(errors_name_the_fix) {
+  expect_message(vaecl_cl_fail(CL_INVALID_BUILD_OPTIONS, "Clover GPU", "building"),
+                 "CL_INVALID_BUILD_OPTIONS", "older OpenCL than 1.2");
+  expect_message(vaecl_cl_fail(CL_OUT_OF_RESOURCES, "RTX", "running kernel fill"), "RTX",
+                 "kernel faulted");
+  expect_message(vaecl_cl_fail(CL_INVALID_WORK_GROUP_SIZE, "GPU", "running kernel im2col"),
+                 "CL_INVALID_WORK_GROUP_SIZE", "vaecl devices");
+  /* CLBlast's OpenCL codes get OpenCL's names and hints; its own codes their meaning. */
+  expect_message(vaecl_clblast_fail(CLBlastOpenCLOutOfResources, "GPU", "CLBlast SGEMM"),
+                 "CL_OUT_OF_RESOURCES", "smaller batch");
+  expect_message(vaecl_clblast_fail(CLBlastInvalidLocalMemUsage, "GPU", "CLBlast SGEMM"), "-2046",
+                 "local memory");
+  expect_message(vaecl_clblast_fail(CLBlastDatabaseError, "GPU", "CLBlast SGEMM"),
+                 "VAECL_GEMM_TUNING=off", "CLBlast SGEMM failed on GPU");
+}
+END_TEST
+
 /* ---- options on the real device ------------------------------------------------------ */
 
 typedef struct {
@@ -322,6 +348,7 @@ int main(void) {
   tcase_add_test(tc, default_device_is_the_best_usable_one);
   tcase_add_test(tc, one_gpu_on_two_platforms);
   tcase_add_test(tc, memory_checked_before_allocating);
+  tcase_add_test(tc, errors_name_the_fix);
   suite_add_tcase(s, tc);
   tc = tcase_create("device");
   tcase_set_timeout(tc, 300);

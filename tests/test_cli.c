@@ -77,6 +77,7 @@ START_TEST(device_by_name) {
   char args[256];
   snprintf(args, sizeof args, "--device '%s' bench --steps 1 --warmup 1 --batch 4", part);
   expect("", args, 0, devs[0].name);
+  expect("VAECL_BUILD_LOG=1", args, 0, "build log of the kernels on");
   expect("", "--device no-such-device bench --steps 1", 1, "no OpenCL device name contains");
   expect("", "--device no-such-device bench --steps 1", 1, devs[0].name);
   expect("", "--backend cpu --device x bench --steps 1", 1, "takes no device name");

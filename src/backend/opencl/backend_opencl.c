@@ -219,9 +219,10 @@ static void clb_destroy(vb_backend *base) {
     clReleaseCommandQueue(b->queue);
   if (b->ctx)
     clReleaseContext(b->ctx);
-  /* CLBlast caches its programs per context, keeping every released context alive;
-   * the next backend rebuilds what it needs (from CLBlast's binary cache). */
-  CLBlastClearCache();
+  /* CLBlast caches its programs per context, which keeps every released context
+   * alive; clearing also drops its in-memory binaries, so a later backend in this
+   * process compiles CLBlast's kernels again. Its status is of no use here. */
+  (void)CLBlastClearCache();
   free(b);
 }
 
