@@ -276,9 +276,13 @@ static char *join_sources(void) {
  * group size: a power of two that both reducing kernels, the device's first
  * dimension and half its local memory accept, at most 256. */
 static int query_launch_limits(cl_backend *b) {
-  size_t items[3] = {0, 0, 0};
+  size_t items[16] = {0}, items_bytes = 0; /* one per dimension: 3 on most devices */
   cl_ulong local_mem = 0;
-  cl_int err = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
+  cl_int err = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, 0, NULL, &items_bytes);
+  if (err == CL_SUCCESS && (items_bytes < 2 * sizeof(size_t) || items_bytes > sizeof items))
+    err = CL_INVALID_VALUE;
+  if (err == CL_SUCCESS)
+    err = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, items_bytes, items, NULL);
   if (err == CL_SUCCESS)
     err = clGetDeviceInfo(b->dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
   if (err != CL_SUCCESS)
