@@ -84,6 +84,8 @@ __kernel void bias_grad_rows(__global float *partial, __global const float *dy, 
                              const int cols, const int chunk) {
   const int j = get_global_id(0);
   const int r0 = j * chunk, r1 = min(r0 + chunk, rows);
+  if (r0 >= rows) /* a work-item of a rounded-up range: partial has no row j */
+    return;
   __global float *p = partial + (size_t)j * cols;
   for (int c = 0; c < cols; c++)
     p[c] = 0.0f;

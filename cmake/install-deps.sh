@@ -10,6 +10,8 @@ packages=(
   libpng-dev zlib1g-dev              # plots; the gzipped IDX files
   libjansson-dev                     # JSON: the header of safetensors checkpoints
   check                              # unit tests
+  oclgrind                           # OpenCL simulator: the kernels checked for races, bounds
+  clang                              # compile check of cl/*.cl as OpenCL C 1.2 and 3.0
   python3-numpy                      # tests/safetensors_read.py, an independent reader
   libopenmpi-dev openmpi-bin         # MPI: data-parallel training under mpirun (optional)
   dataset-fashion-mnist              # the default data: /usr/share/datasets/fashion-mnist

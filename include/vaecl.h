@@ -31,8 +31,14 @@ typedef struct vaecl_device_info {
   char version[128]; /* CL_DEVICE_VERSION */
   char driver[64];   /* CL_DRIVER_VERSION */
   uint64_t global_mem_bytes;
+  uint64_t max_alloc_bytes; /* the largest single buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) */
   unsigned compute_units;
   int is_gpu;
+  char type[8];       /* "CPU", "GPU" or "other" (OpenCL); "host" (cpu backend) */
+  int is_default;     /* the device its backend picks when none is named */
+  int usable;         /* 0: the backend refuses it; `unusable` says why */
+  char unusable[128]; /* e.g. "OpenCL 1.1; vaecl needs 1.2 or later" */
+  int same_as;        /* the index of the same hardware on another platform, or -1 */
 } vaecl_device_info;
 
 /* Fills *out with a malloc'd array (free() it) of every OpenCL device on every

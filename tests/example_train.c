@@ -6,7 +6,7 @@
 int main(void) {
   vaecl_dataset data;
   vaecl_model_spec spec;
-  vb_backend *be = vaecl_backend_create("opencl", NULL); /* first GPU, else first device */
+  vb_backend *be = vaecl_backend_create("opencl", NULL); /* the best-ranked device */
   if (!be || vaecl_dataset_load(VAECL_DEFAULT_DATA_DIR, &data) != 0 ||
       vaecl_model_spec_default(&spec) != 0) /* or vaecl_model_spec_load("my.vae", &spec) */
     return fprintf(stderr, "%s\n", vaecl_last_error()), 1;

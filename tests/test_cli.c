@@ -1,5 +1,6 @@
 /* The vaecl command as a user meets it: help, device listing, errors that name the
  * problem and the fix, and a short real training run with resume. */
+#include <ctype.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include <vaecl.h>
 #include <vaecl/plot.h>
 
 static const char *bin;
@@ -67,6 +69,30 @@ END_TEST
 
 START_TEST(devices_lists_pocl) {
   expect("", "devices", 0, "0: ");
+  /* PoCL's CPU device is classified as a CPU (not "other") and, alone, is the default */
+  expect("", "devices", 0, "type: CPU");
+  expect("", "devices", 0, "<- the default (no --device)");
+  expect("", "devices", 0, "largest buffer");
+}
+END_TEST
+
+/* --device takes part of a name, in any case; a name that matches nothing is refused
+ * with the devices' names. */
+START_TEST(device_by_name) {
+  vaecl_device_info *devs;
+  size_t n;
+  ck_assert_int_eq(vaecl_list_devices(&devs, &n), 0);
+  char part[8] = "";
+  for (int i = 0; i < 5 && devs[0].name[i]; i++)
+    part[i] = (char)toupper((unsigned char)devs[0].name[i]);
+  char args[256];
+  snprintf(args, sizeof args, "--device '%s' bench --steps 1 --warmup 1 --batch 4", part);
+  expect("", args, 0, devs[0].name);
+  expect("VAECL_BUILD_LOG=1", args, 0, "build log of the kernels on");
+  expect("", "--device no-such-device bench --steps 1", 1, "no OpenCL device name contains");
+  expect("", "--device no-such-device bench --steps 1", 1, devs[0].name);
+  expect("", "--backend cpu --device x bench --steps 1", 1, "takes no device name");
+  free(devs);
 }
 END_TEST
 
@@ -77,7 +103,8 @@ START_TEST(bad_arguments_name_the_problem) {
   expect("", "train --lr", 2, "--lr needs a value");
   expect("", "train --bogus 1", 2, "unknown option '--bogus'");
   expect("", "plot", 2, "--model FILE is required");
-  expect("", "--device x devices", 2, "--device expects a whole number");
+  expect("", "--device 1x devices", 2, "--device expects a whole number");
+  expect("", "--device '' devices", 2, "--device needs an index or part of a device's name");
 }
 END_TEST
 
@@ -439,6 +466,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, help_lists_commands);
   tcase_add_test(tc, devices_lists_pocl);
+  tcase_add_test(tc, device_by_name);
   tcase_add_test(tc, bad_arguments_name_the_problem);
   tcase_add_test(tc, missing_data_names_path_and_fix);
   tcase_add_test(tc, bad_device_names_the_fix);

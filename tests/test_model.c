@@ -642,7 +642,8 @@ START_TEST(init_is_keras_glorot_uniform) {
 END_TEST
 
 int main(void) {
-  find_shipped_models();
+  if (!test_small_shapes()) /* under a simulator, the small models only */
+    find_shipped_models();
   const int all = SMALL_COUNT + shipped_count;
   Suite *s = suite_create("model");
   TCase *tc = tcase_create("device");
@@ -656,8 +657,9 @@ int main(void) {
   tcase_add_loop_test(tc, encode_and_decode_match_reference, 0, all);
   tcase_add_loop_test(tc, checkpoint_restores_model_exactly, 0, SMALL_COUNT);
   suite_add_tcase(s, tc);
-  /* The reference alone, no device: once, not again in the channels-layout run. */
-  if (!getenv("VAECL_WORK_LAYOUT")) {
+  /* The reference alone, no device: once, not again in the channels-layout or the
+   * simulator runs. */
+  if (!getenv("VAECL_WORK_LAYOUT") && !test_small_shapes()) {
     TCase *ref = tcase_create("reference");
     tcase_set_timeout(ref, 600);
     tcase_add_loop_test(ref, reference_gradients_match_finite_differences, 0, all);

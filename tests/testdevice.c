@@ -20,6 +20,8 @@ vaecl_backend_options test_backend_options(void) {
   else if (layout && strcmp(layout, "channels") == 0)
     o.work_layout = VAECL_LAYOUT_CHANNELS;
   o.gemm_tuning = !(tuning && strcmp(tuning, "off") == 0);
+  const char *indirect = getenv("VAECL_TEST_GEMM_INDIRECT");
+  o.gemm_indirect_min = indirect && *indirect ? atoi(indirect) : 0;
   return o;
 }
 
@@ -33,4 +35,9 @@ void test_device_teardown(void) {
   if (be)
     be->ops->destroy(be);
   be = NULL;
+}
+
+int test_small_shapes(void) {
+  const char *small = getenv("VAECL_TEST_SMALL");
+  return small && *small && strcmp(small, "0") != 0;
 }

@@ -144,6 +144,9 @@ struct vb_backend {
   const vb_ops *ops;
   char device_name[256]; /* for messages */
   char gemm_note[128];   /* which GEMM parameters are in effect, for reports */
+  /* The device's memory and its largest single buffer, checked before allocating
+   * (lazy drivers fail only at first use); 0: no limit known. */
+  uint64_t global_mem_bytes, max_alloc_bytes;
 };
 
 #ifdef __cplusplus

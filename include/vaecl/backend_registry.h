@@ -20,13 +20,26 @@ typedef enum {
 
 /* What a caller may choose about a backend. The library reads no environment
  * variables: the command line maps its options and VAECL_* variables onto these. */
+/* OpenCL: receives the driver's build log of vaecl's kernels once they are built
+ * (from_cache: the program came from the binary cache, whose log is usually empty). */
+typedef void (*vaecl_build_log_fn)(void *ctx, const char *device, const char *log, int from_cache);
+
 typedef struct {
   int device;                    /* index in the backend's device list; -1: its default choice */
+  const char *device_match;      /* OpenCL: when not NULL (and device is -1), the one device
+                                    whose name contains this text, ignoring case */
   const char *cache_dir;         /* OpenCL: where compiled kernels are cached; NULL: no cache */
   int gemm_tuning;               /* OpenCL: 1 (default) vaecl's GEMM parameters on CPU devices;
                                     0 CLBlast's defaults */
   vaecl_work_layout work_layout; /* OpenCL: im2col/col2im work layout */
   int profile; /* OpenCL: time every op (waits after each; slow); see vaecl_backend_profile */
+  /* OpenCL, for tests: > 0 sets CLBlast's XGEMM_MIN_INDIRECT_SIZE for the device, so
+   * GEMMs of at least that size cubed (m*n*k) take CLBlast's indirect kernel, as large
+   * ones do on GPUs (768-1984 on NVIDIA, 128-448 on AMD and Intel). CLBlast keeps it
+   * for the device for the rest of the process. 0: leave it. */
+  int gemm_indirect_min;
+  vaecl_build_log_fn build_log; /* OpenCL: NULL, or called with the build log */
+  void *build_log_ctx;
 } vaecl_backend_options;
 
 vaecl_backend_options vaecl_backend_defaults(void);

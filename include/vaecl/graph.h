@@ -42,6 +42,12 @@ int vaecl_model_max_batch(const vaecl_model *);
 /* Pixels per image (h * w * channels). */
 size_t vaecl_model_image_size(const vaecl_model *);
 
+/* Checks that the model's buffers at its batch size, plus `other_bytes` of other
+ * device memory (in `other_buffers_max`-byte buffers at most, e.g. the data set), fit
+ * the backend's memory and largest buffer. Fails with the sizes and the largest batch
+ * that fits. vaecl_model_create runs it with no other memory before allocating. */
+int vaecl_model_check_memory(const vaecl_model *, uint64_t other_bytes, uint64_t other_buffers_max);
+
 /* One optimizer step on images[batch, image_size] (floats in [0,1] on the device).
  * `step` numbers the sampling noise; Adam's own step count is kept inside. Adds the
  * batch's mean reconstruction loss and KL to the device-side running sums. */

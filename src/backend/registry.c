@@ -30,10 +30,14 @@ const char *const *vaecl_backend_names(void) {
 
 vaecl_backend_options vaecl_backend_defaults(void) {
   return (vaecl_backend_options){.device = -1,
+                                 .device_match = NULL,
                                  .cache_dir = NULL,
                                  .gemm_tuning = 1,
                                  .work_layout = VAECL_LAYOUT_AUTO,
-                                 .profile = 0};
+                                 .profile = 0,
+                                 .gemm_indirect_min = 0,
+                                 .build_log = NULL,
+                                 .build_log_ctx = NULL};
 }
 
 static const backend_entry *find(const char *name) {

@@ -16,8 +16,9 @@
 #define CLI_MAX_DEVICE_MAP 64
 
 typedef struct {
-  int device;          /* --device N; -1: the backend's default choice */
-  const char *backend; /* --backend NAME; NULL: opencl */
+  int device;               /* --device N; -1: the backend's default choice */
+  const char *device_match; /* --device NAME (not a number): part of the device's name */
+  const char *backend;      /* --backend NAME; NULL: opencl */
   /* --device 0,1: the device of each local rank under mpirun */
   int device_map[CLI_MAX_DEVICE_MAP];
   int device_map_len;
@@ -30,15 +31,16 @@ int cli_parse_device_list(const char *text, cli_globals *g);
  * several ranks). -1 with a message when the list has no entry for it. */
 int cli_pick_rank_device(cli_globals *g);
 
-/* Creates backend `backend_name` (NULL: "opencl") on `device` (-1: its default)
- * through the registry, with the options the environment asks for:
- * VAECL_CACHE_DIR (else $XDG_CACHE_HOME/vaecl, else $HOME/.cache/vaecl) for the
- * kernel cache, VAECL_GEMM_TUNING=off, VAECL_WORK_LAYOUT=rows|channels and
- * VAECL_PROFILE=1. NULL with a message (and a hint on choosing a device). */
-vb_backend *cli_backend_open(const char *backend_name, int device);
+/* Creates backend g->backend (NULL: "opencl") on g's device (the backend's default
+ * when none is given) through the registry, with the options the environment asks
+ * for: VAECL_CACHE_DIR (else $XDG_CACHE_HOME/vaecl, else $HOME/.cache/vaecl) for the
+ * kernel cache, VAECL_GEMM_TUNING=off, VAECL_WORK_LAYOUT=rows|channels,
+ * VAECL_PROFILE=1 and VAECL_BUILD_LOG=1 (print the kernels' build log to stderr).
+ * NULL with a message (and a hint on choosing a device). */
+vb_backend *cli_backend_open(const cli_globals *g);
 /* Refuses (with a message) values of VAECL_GEMM_TUNING (on|off), VAECL_WORK_LAYOUT
- * (rows|channels) and VAECL_PROFILE (0|1) other than those; unset or empty ones
- * mean the default. */
+ * (rows|channels), VAECL_PROFILE and VAECL_BUILD_LOG (0|1) other than those; unset or
+ * empty ones mean the default. */
 int cli_check_environment(void);
 /* Prints the per-op profile (when VAECL_PROFILE asked for one) to stderr, then
  * destroys the backend. NULL is a no-op. */

@@ -45,15 +45,24 @@ int cli_check_environment(void) {
                            *const layouts[] = {"rows", "channels", NULL};
   return check_choice("VAECL_GEMM_TUNING", on_off, "on, off") ||
                  check_choice("VAECL_WORK_LAYOUT", layouts, "rows, channels") ||
-                 check_choice("VAECL_PROFILE", zero_one, "0, 1")
+                 check_choice("VAECL_PROFILE", zero_one, "0, 1") ||
+                 check_choice("VAECL_BUILD_LOG", zero_one, "0, 1")
              ? -1
              : 0;
 }
 
-vb_backend *cli_backend_open(const char *backend_name, int device) {
+/* VAECL_BUILD_LOG=1: the driver's messages about vaecl's kernels, for reports. */
+static void print_build_log(void *ctx, const char *device, const char *log, int from_cache) {
+  (void)ctx;
+  fprintf(stderr, "vaecl: build log of the kernels on %s%s:\n%s\n", device,
+          from_cache ? " (loaded from the kernel cache)" : "", *log ? log : "(empty)");
+}
+
+vb_backend *cli_backend_open(const cli_globals *g) {
   char dir[4096];
   vaecl_backend_options o = vaecl_backend_defaults();
-  o.device = device;
+  o.device = g->device;
+  o.device_match = g->device_match;
   o.cache_dir = cache_dir(dir, sizeof dir);
   const char *tuning = getenv("VAECL_GEMM_TUNING");
   o.gemm_tuning = !(tuning && strcmp(tuning, "off") == 0);
@@ -64,13 +73,16 @@ vb_backend *cli_backend_open(const char *backend_name, int device) {
     o.work_layout = VAECL_LAYOUT_CHANNELS;
   const char *profile = getenv("VAECL_PROFILE");
   o.profile = profile && strcmp(profile, "1") == 0;
-  vb_backend *b = vaecl_backend_create(backend_name, &o);
+  const char *build_log = getenv("VAECL_BUILD_LOG");
+  if (build_log && strcmp(build_log, "1") == 0)
+    o.build_log = print_build_log;
+  vb_backend *b = vaecl_backend_create(g->backend, &o);
   if (!b) {
     /* the library's message names no option: add how to choose another device */
     char why[1024];
     snprintf(why, sizeof why, "%s", vaecl_last_error());
     vaecl_fail("%s\n`vaecl devices` lists every backend's devices; choose one with --backend "
-               "NAME and --device N.",
+               "NAME and --device N (an index, or part of the name).",
                why);
     return NULL;
   }
@@ -102,8 +114,8 @@ int cli_pick_rank_device(cli_globals *g) {
                     "start vaecl with mpirun, or give one device\n");
     return -1;
   }
-  if (d->ranks < 2 || g->device_map_len == 1)
-    return 0; /* one process, or every rank on the same device */
+  if (d->ranks < 2 || g->device_map_len == 1 || g->device_match)
+    return 0; /* one process, or every rank on the same device (by index or name) */
   if (g->device_map_len == 0) {
     /* the cpu backend has one device, which every rank shares */
     g->device = g->backend && strcmp(g->backend, "cpu") == 0 ? -1 : d->local_rank;

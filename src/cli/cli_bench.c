@@ -23,7 +23,7 @@ static int parse(int argc, char **argv, bench_args *a) {
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i], *v;
     if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
-      printf("usage: vaecl [--backend NAME] [--device N] bench [--model FILE] [--batch 128] "
+      printf("usage: vaecl [--backend NAME] [--device N|NAME] bench [--model FILE] [--batch 128] "
              "[--steps 20] [--warmup 3]\n\nTimes training steps (forward, loss, backward, "
              "Adam) of a model (default: the reference model) on synthetic images of its "
              "input size, and forward passes of the encoder alone, in one run; prints "
@@ -166,7 +166,7 @@ int cli_bench(const cli_globals *g, int argc, char **argv) {
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
     return 2;
   }
-  vb_backend *be = cli_backend_open(g->backend, g->device);
+  vb_backend *be = cli_backend_open(g);
   if (!be) {
     fprintf(stderr, "vaecl bench: %s\n", vaecl_last_error());
     vaecl_model_spec_free(&spec);

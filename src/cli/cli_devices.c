@@ -9,12 +9,19 @@
 
 static void print_device(const vaecl_device_info *d) {
   if (strcmp(d->backend, "opencl") == 0) {
-    printf("  %d: %s\n", d->index, d->name);
-    printf("     platform: %s | vendor: %s | type: %s\n", d->platform, d->vendor,
-           d->is_gpu ? "GPU" : "other");
-    printf("     version: %s | driver: %s | memory: %.1f GiB | compute units: %u\n", d->version,
-           d->driver, (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0), d->compute_units);
-    printf("     select: --device %d\n", d->index);
+    printf("  %d: %s%s\n", d->index, d->name,
+           d->is_default ? "   <- the default (no --device)" : "");
+    printf("     platform: %s | vendor: %s | type: %s\n", d->platform, d->vendor, d->type);
+    printf("     version: %s | driver: %s\n", d->version, d->driver);
+    printf("     memory: %.1f GiB (largest buffer %.1f GiB) | compute units: %u\n",
+           (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0),
+           (double)d->max_alloc_bytes / (1024.0 * 1024.0 * 1024.0), d->compute_units);
+    if (d->same_as >= 0)
+      printf("     the same hardware as device %d, through another platform\n", d->same_as);
+    if (d->usable)
+      printf("     select: --device %d\n", d->index);
+    else
+      printf("     unusable: %s\n", d->unusable);
   } else {
     printf("  %d: %s\n", d->index, d->name);
     printf("     host memory, one thread; exact float32 ops for checking results\n");
@@ -27,8 +34,9 @@ int cli_devices(const cli_globals *g, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       printf("usage: vaecl devices\n\nLists the devices of every backend: OpenCL devices with "
-             "the index N that `vaecl --device N` takes, then the plain-C CPU backend that "
-             "`vaecl --backend cpu` selects.\n");
+             "the index N that `vaecl --device N` takes (--device also takes part of a name), "
+             "the one used without --device marked, and why a device cannot be used; then the "
+             "plain-C CPU backend that `vaecl --backend cpu` selects.\n");
       return 0;
     }
     cli_unknown_option("devices", argv[i]);

@@ -58,7 +58,7 @@ int cli_write_plots(vaecl_model *m, vb_backend *be, const vaecl_dataset *data, c
 }
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: vaecl [--device N] plot --model FILE [options]\n"
+  fprintf(f, "usage: vaecl [--device N|NAME] plot --model FILE [options]\n"
              "\n"
              "Writes PREFIX-latent-grid.png (images decoded over a 10x10 grid of the latent\n"
              "plane [-0.5, 0.5]^2) and PREFIX-clusters.png (the encoded means of the data,\n"
@@ -146,7 +146,7 @@ int cli_plot(const cli_globals *g, int argc, char **argv) {
         (rc = vaecl_dataset_check_fits(&data, spec.input.h, spec.input.w, spec.input.c)) != 0)
       vaecl_fail_context("%s: ", data_dir);
     input_error = rc != 0;
-    if (rc == 0 && !(be = cli_backend_open(g->backend, g->device)))
+    if (rc == 0 && !(be = cli_backend_open(g)))
       rc = -1;
     if (rc == 0 && !(m = vaecl_model_create(be, &spec, PLOT_BATCH, ck.seed)))
       rc = -1;

@@ -52,7 +52,7 @@ int cli_session_data(cli_session *s, const char *path, long limit) {
 }
 
 int cli_session_device(cli_session *s, const cli_globals *g, int batch) {
-  if (!(s->be = cli_backend_open(g->backend, g->device)))
+  if (!(s->be = cli_backend_open(g)))
     return -1;
   if (!(s->m = vaecl_model_create(s->be, &s->spec, batch, s->ck.seed)))
     return -1;

@@ -15,7 +15,7 @@
 #include <vaecl/train.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: vaecl [--backend NAME] [--device N] train [options]\n"
+  fprintf(f, "usage: vaecl [--backend NAME] [--device N|NAME] train [options]\n"
              "\n"
              "Trains a VAE described by a model file (default: the Keras Fashion-MNIST model,\n"
              "see `vaecl summary`) with Adam, and writes a checkpoint after every epoch.\n"
@@ -421,7 +421,7 @@ int cli_train(const cli_globals *g, int argc, char **argv) {
     vaecl_dataset_free(&val);
     return 0;
   }
-  vb_backend *be = cli_backend_open(g->backend, g->device);
+  vb_backend *be = cli_backend_open(g);
   if (!be && dist->ranks > 1) {
     report_error("backend");
     fprintf(stderr,

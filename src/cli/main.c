@@ -8,7 +8,7 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: vaecl [--backend NAME] [--device N] <command> [options]\n"
+          "usage: vaecl [--backend NAME] [--device N|NAME] <command> [options]\n"
           "\n"
           "Train a variational autoencoder on any OpenCL 1.2+ device.\n"
           "\n"
@@ -27,16 +27,19 @@ static void usage(FILE *f) {
           "\n"
           "global options:\n"
           "  --backend NAME  opencl (default) or cpu (plain C reference: exact, slow)\n"
-          "  --device N      use device N from `vaecl devices` (default: the first GPU, else\n"
-          "                  the first device); under mpirun, N,M,... gives the device of\n"
-          "                  each rank on a machine (default: device = that local rank)\n"
+          "  --device N|NAME use device N from `vaecl devices`, or the one whose name contains\n"
+          "                  NAME (any case); default: the one `vaecl devices` marks (usable\n"
+          "                  first, then a discrete GPU, memory, compute units); under\n"
+          "                  mpirun, N,M,... gives the device of each rank on a machine\n"
+          "                  (default: device = that local rank)\n"
           "  --version       print the version\n"
           "  -h, --help      this help\n"
           "\n"
           "environment: VAECL_CACHE_DIR (compiled kernels; default $XDG_CACHE_HOME/vaecl or\n"
           "~/.cache/vaecl), VAECL_PROFILE=0|1 (time every op), VAECL_GEMM_TUNING=on|off,\n"
-          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests), VAECL_MPI_REDUCE=ordered\n"
-          "(under mpirun: sum gradients in rank order); other values are refused.\n"
+          "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests), VAECL_BUILD_LOG=0|1 (print\n"
+          "the driver's build log of the kernels), VAECL_MPI_REDUCE=ordered (under mpirun:\n"
+          "sum gradients in rank order); other values are refused.\n"
           "\n"
           "mpirun -np N vaecl train ... trains on N ranks (one device each); see README.md.\n"
           "\n"
@@ -77,8 +80,18 @@ static int run_verb(cli_globals *g, int argc, char **argv) {
       printf("vaecl %s\n", VAECL_VERSION);
       return 0;
     } else if (!strcmp(argv[i], "--device")) {
-      if (cli_option_value(argc, argv, &i, &value) || cli_parse_device_list(value, g))
+      if (cli_option_value(argc, argv, &i, &value))
         return 2;
+      if (value[0] >= '0' && value[0] <= '9') { /* an index or a list; else part of a name */
+        if (cli_parse_device_list(value, g))
+          return 2;
+      } else if (!*value) {
+        fprintf(stderr, "vaecl: --device needs an index or part of a device's name (see vaecl "
+                        "devices)\n");
+        return 2;
+      } else {
+        g->device_match = value;
+      }
     } else if (!strcmp(argv[i], "--backend")) {
       if (cli_option_value(argc, argv, &i, &value))
         return 2;

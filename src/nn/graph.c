@@ -146,7 +146,8 @@ vaecl_model *vaecl_model_create(vb_backend *be, const vaecl_model_spec *spec, in
   m->be = be;
   m->max_batch = max_batch;
   m->seed = seed;
-  if (vaecl_model_spec_copy(spec, &m->spec) != 0 || build_nodes(m) != 0) {
+  if (vaecl_model_spec_copy(spec, &m->spec) != 0 || build_nodes(m) != 0 ||
+      vaecl_model_check_memory(m, 0, 0) != 0) {
     vaecl_model_destroy(m);
     return NULL;
   }
@@ -549,4 +550,92 @@ int vaecl_model_from_checkpoint(vaecl_model *m, const vaecl_checkpoint *ck) {
   m->seed = ck->seed;
   m->adam_steps = ck->adam_steps;
   return 0;
+}
+
+/* ---- device memory ------------------------------------------------------------- */
+
+/* Checked against the backend's limits before anything is allocated: drivers that
+ * allocate lazily would otherwise fail at the first step (or, with
+ * CL_OUT_OF_RESOURCES, look like a kernel fault). The sizes mirror the allocations of
+ * vaecl_model_create and layer_alloc. */
+typedef struct {
+  uint64_t total, largest;
+} bytes_need;
+
+static void add(bytes_need *n, uint64_t floats) {
+  const uint64_t bytes = floats * sizeof(float);
+  n->total += bytes;
+  if (bytes > n->largest)
+    n->largest = bytes;
+}
+
+static bytes_need model_bytes(const vaecl_model *m, uint64_t b) {
+  bytes_need n = {0, 0};
+  for (int i = 0; i < m->node_count; i++) {
+    const layer *l = &m->nodes[i];
+    for (int k = 0; k < 4; k++) { /* value, gradient, Adam's two moments */
+      add(&n, l->w.count);
+      add(&n, l->b.count);
+    }
+    add(&n, b * l->out_size); /* y */
+    add(&n, b * l->out_size); /* dy */
+    if (l->kind != LAYER_DENSE) {
+      const vb_patch_geom *g = &l->geom;
+      add(&n, b * (uint64_t)g->grid_h * g->grid_w * g->k * g->k * g->c);
+    }
+  }
+  const uint64_t latent = (uint64_t)m->spec.latent, img = vaecl_model_image_size(m);
+  for (int k = 0; k < 4; k++) /* eps, z, dz, kl */
+    add(&n, b * latent);
+  add(&n, b * img); /* per-pixel loss */
+  add(&n, 2);
+  if (m->spec.output == VAECL_OUTPUT_GAUSSIAN) { /* alloc_log_var */
+    add(&n, 1);
+    if (m->spec.learned_variance) {
+      for (int k = 0; k < 3; k++)
+        add(&n, 1);
+      add(&n, b * img);
+    }
+  }
+  return n;
+}
+
+static int fits(const vaecl_model *m, uint64_t b, uint64_t other, uint64_t other_max) {
+  const vb_backend *be = m->be;
+  const bytes_need n = model_bytes(m, b);
+  return (!be->max_alloc_bytes ||
+          (n.largest <= be->max_alloc_bytes && other_max <= be->max_alloc_bytes)) &&
+         (!be->global_mem_bytes || n.total + other <= be->global_mem_bytes);
+}
+
+int vaecl_model_check_memory(const vaecl_model *m, uint64_t other, uint64_t other_max) {
+  const uint64_t batch = (uint64_t)m->max_batch;
+  if (fits(m, batch, other, other_max))
+    return 0;
+  const vb_backend *be = m->be;
+  const double mib = 1024.0 * 1024.0;
+  const bytes_need n = model_bytes(m, batch);
+  char sizes[1024];
+  snprintf(sizes, sizeof sizes,
+           "%s at batch %llu needs %.1f MiB of device memory (the model's buffers %.1f MiB, "
+           "other data %.1f MiB; the largest buffer %.1f MiB), but %s has %.1f MiB with "
+           "buffers of at most %.1f MiB",
+           m->spec.source, (unsigned long long)batch, (double)(n.total + other) / mib,
+           (double)n.total / mib, (double)other / mib,
+           (double)(n.largest > other_max ? n.largest : other_max) / mib, be->device_name,
+           (double)be->global_mem_bytes / mib, (double)be->max_alloc_bytes / mib);
+  if (!fits(m, 1, other, other_max))
+    return vaecl_fail("%s: even batch 1 does not fit; use --limit to load fewer images, a "
+                      "smaller model, or a device with more memory",
+                      sizes);
+  uint64_t lo = 1, hi = batch; /* fits(lo), !fits(hi) */
+  while (hi - lo > 1) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    if (fits(m, mid, other, other_max))
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return vaecl_fail("%s: the largest batch that fits is %llu; use --batch %llu or less", sizes,
+                    (unsigned long long)lo, (unsigned long long)lo);
 }

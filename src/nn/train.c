@@ -217,6 +217,11 @@ int vaecl_train(vaecl_model *m, vb_backend *be, const vaecl_dataset *data,
                                 : vaecl_fail("the validation set is empty");
   if (epochs_done >= (uint32_t)opt->epochs)
     return 0; /* nothing to do; saved stays 0 */
+  /* The data set as bytes, the shuffled order and one batch of floats (upload_data). */
+  const uint64_t ppi = vaecl_dataset_image_size(data), pixels = (uint64_t)data->count * ppi;
+  if (vaecl_model_check_memory(m, pixels + data->count * 4ull + (uint64_t)opt->batch * ppi * 4,
+                               pixels) != 0)
+    return vaecl_fail_context("%zu images of %llu bytes: ", data->count, (unsigned long long)ppi);
   device_data d = {.be = be};
   shard_step shard, *sh = opt->shard.ranks > 1 ? &shard : NULL;
   if (sh && (shard_step_open(sh, m, be, &opt->shard) != 0 ||

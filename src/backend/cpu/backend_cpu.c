@@ -521,6 +521,11 @@ vb_backend *vb_cpu_create(const vaecl_backend_options *opts) {
     vaecl_fail("the cpu backend has one device, 0; there is no device %d", opts->device);
     return NULL;
   }
+  if (opts && opts->device_match) {
+    vaecl_fail("the cpu backend has one device, 0: it takes no device name ('%s')",
+               opts->device_match);
+    return NULL;
+  }
   vb_backend *be = calloc(1, sizeof *be);
   if (!be) {
     vaecl_fail("out of host memory");
@@ -544,6 +549,10 @@ int vb_cpu_list_devices(vaecl_device_info **out, size_t *count) {
   snprintf(d->version, sizeof d->version, "vb_ops %d", VB_OPS_VERSION);
   snprintf(d->driver, sizeof d->driver, "%s", VAECL_VERSION);
   d->compute_units = 1;
+  snprintf(d->type, sizeof d->type, "host");
+  d->is_default = 1;
+  d->usable = 1;
+  d->same_as = -1;
   *out = d;
   *count = 1;
   return 0;

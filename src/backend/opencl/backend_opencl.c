@@ -12,6 +12,7 @@
 
 #include "backend/backends.h"
 #include "backend/opencl/cl_backend.h"
+#include "backend/opencl/cl_launch.h"
 #include "backend/opencl/cl_util.h"
 #include "backend/opencl/kernels_embedded.h"
 #include "util/clock.h"
@@ -73,10 +74,11 @@ int clb_fail(cl_backend *b, cl_int err, const char *what) {
 
 /* ---- kernel launching ---------------------------------------------------------- */
 
-/* Sets the arguments and enqueues a 1-D (global[1] == 0) or 2-D range. local[0] == 0
- * lets the driver choose; otherwise each global size is rounded up to a multiple of
- * the local one (kernels check their bounds). */
-int clb_launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t local[2],
+/* Sets the arguments and enqueues a 1-D (global[1] == 0) or 2-D range, with local
+ * sizes from vaecl_cl_launch_geometry (local[0] == 0: the default size): clamped to
+ * the kernel's and the device's limits, global sizes rounded up to multiples (the
+ * kernels check their bounds). */
+int clb_launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t local_in[2],
                   int nargs, const karg *args) {
   cl_kernel k = b->kernels[id];
   for (int i = 0; i < nargs; i++) {
@@ -87,20 +89,19 @@ int clb_launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t
       return clb_fail(b, err, what);
     }
   }
-  size_t global[2] = {global_in[0], global_in[1]};
-  const cl_uint dims = global[1] ? 2 : 1;
-  if (global[0] == 0 || (dims == 2 && global[1] == 0))
+  const unsigned dims = global_in[1] ? 2 : 1;
+  if (global_in[0] == 0 || (dims == 2 && global_in[1] == 0))
     return 0;
-  const int sized = local[0] != 0;
-  for (cl_uint d = 0; sized && d < dims; d++)
-    global[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+  size_t global[2], local[2];
+  vaecl_cl_launch_geometry(dims, global_in, local_in, b->kernel_wg[id], b->max_item, global, local);
   const double start = b->profile ? vaecl_seconds() : 0;
-  const cl_int err =
-      clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, sized ? local : NULL, 0, NULL, NULL);
+  const cl_int err = clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, local, 0, NULL, NULL);
   clb_profile_op(b, id, start);
   if (err != CL_SUCCESS) {
-    char what[128];
-    snprintf(what, sizeof what, "running kernel %s", vaecl_cl_kernel_names[id]);
+    char what[160];
+    snprintf(what, sizeof what, "running kernel %s (global %zux%zu, local %zux%zu)",
+             vaecl_cl_kernel_names[id], global[0], dims == 2 ? global[1] : 1, local[0],
+             dims == 2 ? local[1] : 1);
     return clb_fail(b, err, what);
   }
   return 0;
@@ -218,6 +219,10 @@ static void clb_destroy(vb_backend *base) {
     clReleaseCommandQueue(b->queue);
   if (b->ctx)
     clReleaseContext(b->ctx);
+  /* CLBlast caches its programs per context, which keeps every released context
+   * alive; clearing also drops its in-memory binaries, so a later backend in this
+   * process compiles CLBlast's kernels again. Its status is of no use here. */
+  (void)CLBlastClearCache();
   free(b);
 }
 
@@ -267,17 +272,59 @@ static char *join_sources(void) {
   return s;
 }
 
-static int build_kernels(cl_backend *b, const char *cache_dir) {
+/* The limits every launch is clamped to (cl_launch.h), and the tree reductions'
+ * group size: a power of two that both reducing kernels, the device's first
+ * dimension and half its local memory accept, at most 256. */
+static int query_launch_limits(cl_backend *b) {
+  size_t items[16] = {0}, items_bytes = 0; /* one per dimension: 3 on most devices */
+  cl_ulong local_mem = 0;
+  cl_int err = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, 0, NULL, &items_bytes);
+  if (err == CL_SUCCESS && (items_bytes < 2 * sizeof(size_t) || items_bytes > sizeof items))
+    err = CL_INVALID_VALUE;
+  if (err == CL_SUCCESS)
+    err = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, items_bytes, items, NULL);
+  if (err == CL_SUCCESS)
+    err = clGetDeviceInfo(b->dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
+  if (err != CL_SUCCESS)
+    return clb_fail(b, err, "querying the device's work-item and local memory limits");
+  b->max_item[0] = items[0];
+  b->max_item[1] = items[1];
+  for (int i = 0; i < K_COUNT; i++) {
+    err = clGetKernelWorkGroupInfo(b->kernels[i], b->dev, CL_KERNEL_WORK_GROUP_SIZE,
+                                   sizeof b->kernel_wg[i], &b->kernel_wg[i], NULL);
+    if (err != CL_SUCCESS) {
+      char what[96];
+      snprintf(what, sizeof what, "querying the work-group size of kernel %s",
+               vaecl_cl_kernel_names[i]);
+      return clb_fail(b, err, what);
+    }
+  }
+  size_t limit = 256;
+  const size_t caps[] = {b->kernel_wg[K_BIAS_GRAD], b->kernel_wg[K_ACCUMULATE], items[0],
+                         (size_t)(local_mem / 2 / sizeof(float))};
+  for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
+    if (caps[i] < limit)
+      limit = caps[i];
+  if (limit < 1)
+    return vaecl_fail("%s allows no work-group for vaecl's reductions (work-group size %zu, "
+                      "local memory %llu bytes): pick another device",
+                      b->base.device_name, limit, (unsigned long long)local_mem);
+  b->reduce_local = 1;
+  while (b->reduce_local * 2 <= limit)
+    b->reduce_local *= 2;
+  return 0;
+}
+
+static int build_kernels(cl_backend *b, const vaecl_backend_options *opts) {
   char *source = join_sources();
   if (!source)
     return vaecl_fail("out of host memory");
   /* No fast-math: the tests compare against a double-precision reference. */
-  const int rc =
-      vaecl_cl_build_program(b->ctx, b->dev, source, "-cl-std=CL1.2", cache_dir, &b->program);
+  const int rc = vaecl_cl_build_program(b->ctx, b->dev, source, "-cl-std=CL1.2", opts->cache_dir,
+                                        opts->build_log, opts->build_log_ctx, &b->program);
   free(source);
   if (rc != 0)
     return -1;
-  size_t max_local = 1;
   for (int i = 0; i < K_COUNT; i++) {
     cl_int err;
     b->kernels[i] = clCreateKernel(b->program, vaecl_cl_kernel_names[i], &err);
@@ -287,22 +334,7 @@ static int build_kernels(cl_backend *b, const char *cache_dir) {
       return clb_fail(b, err, what);
     }
   }
-  /* The reductions want a power-of-two group that both kernels accept. */
-  size_t limit = 256;
-  const int reducers[] = {K_BIAS_GRAD, K_ACCUMULATE};
-  for (int i = 0; i < 2; i++) {
-    size_t wg = 0;
-    const cl_int err = clGetKernelWorkGroupInfo(b->kernels[reducers[i]], b->dev,
-                                                CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
-    if (err != CL_SUCCESS)
-      return clb_fail(b, err, "querying the kernel work-group size");
-    if (wg < limit)
-      limit = wg;
-  }
-  while (max_local * 2 <= limit)
-    max_local *= 2;
-  b->reduce_local = max_local;
-  return 0;
+  return query_launch_limits(b);
 }
 
 vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
@@ -317,11 +349,22 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
   b->base.ops = &clb_ops;
   b->profile = opts->profile != 0;
   cl_platform_id platform;
-  if (vaecl_cl_find_device(opts->device, &platform, &b->dev) != 0) {
+  if (vaecl_cl_find_device(opts->device, opts->device_match, &platform, &b->dev) != 0) {
     free(b);
     return NULL;
   }
   vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name, sizeof b->base.device_name);
+  cl_ulong mem = 0, alloc = 0;
+  cl_int qerr = clGetDeviceInfo(b->dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
+  if (qerr == CL_SUCCESS)
+    qerr = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL);
+  if (qerr != CL_SUCCESS) {
+    clb_fail(b, qerr, "querying the device's memory size");
+    free(b);
+    return NULL;
+  }
+  b->base.global_mem_bytes = mem;
+  b->base.max_alloc_bytes = alloc;
   switch (opts->work_layout) {
   case VAECL_LAYOUT_ROWS:
     b->rows_layout = 1;
@@ -329,16 +372,8 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
   case VAECL_LAYOUT_CHANNELS:
     b->rows_layout = 0;
     break;
-  default: {
-    cl_device_type type = 0;
-    const cl_int err = clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    if (err != CL_SUCCESS) {
-      clb_fail(b, err, "querying the device type");
-      free(b);
-      return NULL;
-    }
-    b->rows_layout = (type & CL_DEVICE_TYPE_CPU) != 0;
-  }
+  default:
+    b->rows_layout = vaecl_cl_device_kind(b->dev) == VAECL_CL_KIND_CPU;
   }
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
@@ -354,8 +389,12 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
     clb_destroy(&b->base);
     return NULL;
   }
-  vaecl_cl_tune_gemm(b->dev, opts->gemm_tuning, b->base.gemm_note, sizeof b->base.gemm_note);
-  if (build_kernels(b, opts->cache_dir) != 0) {
+  if (vaecl_cl_tune_gemm(b->dev, opts->gemm_tuning, opts->gemm_indirect_min, b->base.gemm_note,
+                         sizeof b->base.gemm_note) != 0) {
+    clb_destroy(&b->base);
+    return NULL;
+  }
+  if (build_kernels(b, opts) != 0) {
     clb_destroy(&b->base);
     return NULL;
   }

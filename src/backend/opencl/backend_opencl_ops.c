@@ -18,24 +18,6 @@ int clb_fill(vb_backend *base, vb_buf *dst, float value, size_t count) {
 
 /* ---- GEMM ----------------------------------------------------------------------- */
 
-static const char *clblast_status_text(CLBlastStatusCode s) {
-  switch (s) {
-  case CLBlastNotImplemented:
-    return "the routine is not implemented for this device";
-  case CLBlastInvalidLocalMemUsage:
-    return "CLBlast's kernel needs more local memory than the device has";
-  case CLBlastNoHalfPrecision:
-  case CLBlastNoDoublePrecision:
-    return "the device lacks a precision CLBlast needs";
-  case CLBlastInsufficientMemoryA:
-  case CLBlastInsufficientMemoryB:
-  case CLBlastInsufficientMemoryC:
-    return "a matrix buffer is smaller than its dimensions (internal error)";
-  default:
-    return (int)s > -1000 ? vaecl_cl_error_name((cl_int)s) : "CLBlast error";
-  }
-}
-
 int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
              const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
   cl_backend *b = clb_as(base);
@@ -46,9 +28,11 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
                    tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, 0, lda,
                    bm->mem, 0, ldb, beta, c->mem, 0, n, &b->queue, NULL);
   clb_profile_op(b, K_COUNT, start);
-  if (s != CLBlastSuccess)
-    return vaecl_fail("CLBlast SGEMM (%zux%zux%zu) failed on %s: %s (%d)", m, n, k,
-                      b->base.device_name, clblast_status_text(s), (int)s);
+  if (s != CLBlastSuccess) {
+    char what[96];
+    snprintf(what, sizeof what, "CLBlast SGEMM (%zux%zux%zu)", m, n, k);
+    return vaecl_clblast_fail(s, b->base.device_name, what);
+  }
   return 0;
 }
 

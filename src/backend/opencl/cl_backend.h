@@ -3,7 +3,11 @@
 #ifndef VAECL_CL_BACKEND_H
 #define VAECL_CL_BACKEND_H
 
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
 #include <CL/cl.h>
+#endif
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,6 +41,10 @@ typedef struct {
   cl_program program;
   cl_kernel kernels[K_COUNT];
   size_t reduce_local; /* work-group size for the tree reductions, a power of two */
+  /* Launch limits: CL_KERNEL_WORK_GROUP_SIZE per kernel, and the device's
+   * CL_DEVICE_MAX_WORK_ITEM_SIZES (dimensions 0 and 1). */
+  size_t kernel_wg[K_COUNT];
+  size_t max_item[2];
   /* im2col/col2im work layout: a work-item per row of channels (CPUs) or per
    * channel (GPUs); vaecl_backend_options.work_layout overrides, so the tests on a
    * CPU exercise both. */
@@ -68,12 +76,13 @@ typedef struct {
 } karg;
 #define KARG(v) ((karg){sizeof(v), &(v)})
 
-/* Sets the arguments and enqueues a 1-D (global[1] == 0) or 2-D range. local[0] == 0
- * lets the driver choose; otherwise each global size is rounded up to a multiple of
- * the local one (kernels check their bounds). */
+/* Sets the arguments and enqueues a 1-D (global[1] == 0) or 2-D range. local gives
+ * the preferred work-group size (local[0] == 0: a default of 64 work-items); it is
+ * clamped to the kernel's and device's limits, and each global size is rounded up to
+ * a multiple of it (kernels check their bounds). See cl_launch.h. */
 int clb_launch_nd(cl_backend *b, int id, const size_t global[2], const size_t local[2], int nargs,
                   const karg *args);
-/* 1-D launch; local 0 lets the driver choose. */
+/* 1-D launch; local 0: the default size. */
 int clb_launch(cl_backend *b, int id, size_t global, size_t local, int nargs, const karg *args);
 /* Kernels index with int: fails (with advice) on larger tensors. */
 int clb_to_int(size_t n, int *out);

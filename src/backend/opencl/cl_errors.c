@@ -78,9 +78,12 @@ const char *vaecl_cl_error_name(cl_int err) {
 const char *vaecl_cl_error_hint(cl_int err) {
   switch (err) {
   case CL_MEM_OBJECT_ALLOCATION_FAILURE:
+    return "The device ran out of memory: try a smaller batch, close other programs using the "
+           "device, or pick another device.";
   case CL_OUT_OF_RESOURCES:
-    return "The device ran out of memory or resources: try a smaller batch, close other "
-           "programs using the device, or pick another device.";
+    return "The device ran out of memory or resources, or a kernel faulted (NVIDIA's driver "
+           "reports an out-of-bounds access this way): try a smaller batch or another device; "
+           "if a small batch fails too, please report it with the output of `vaecl devices`.";
   case CL_OUT_OF_HOST_MEMORY:
     return "The host ran out of memory: try a smaller batch or data set.";
   case CL_INVALID_BUFFER_SIZE:
@@ -90,6 +93,14 @@ const char *vaecl_cl_error_hint(cl_int err) {
   case CL_COMPILER_NOT_AVAILABLE:
     return "The driver could not compile vaecl's kernels; the build log is above. Update the "
            "driver or pick another device.";
+  case CL_INVALID_BUILD_OPTIONS:
+    return "The driver rejected the build options (-cl-std=CL1.2): the device supports only an "
+           "older OpenCL than 1.2. Pick another device (`vaecl devices`) or update the driver.";
+  case CL_INVALID_WORK_GROUP_SIZE:
+  case CL_INVALID_WORK_ITEM_SIZE:
+  case CL_INVALID_GLOBAL_WORK_SIZE:
+    return "The device refused a launch size, which vaecl should have fitted to its limits: "
+           "please report it with the output of `vaecl devices`; another device may work.";
   case CL_DEVICE_NOT_AVAILABLE:
     return "The device is busy or disabled: pick another device.";
   case -1001:
@@ -105,4 +116,43 @@ int vaecl_cl_fail(cl_int err, const char *device, const char *what) {
   return vaecl_fail("%s failed on %s: %s (%d).%s%s", what,
                     device && *device ? device : "the device", vaecl_cl_error_name(err), (int)err,
                     *hint ? " " : "", hint);
+}
+
+/* CLBlast's own codes (-1024 and below); its others are OpenCL's. */
+static const char *clblast_status_text(CLBlastStatusCode s) {
+  switch (s) {
+  case CLBlastNotImplemented:
+    return "CLBlast does not implement the routine for this device";
+  case CLBlastInvalidLocalMemUsage:
+    return "CLBlast's kernel needs more local memory than the device has; pick another device";
+  case CLBlastNoHalfPrecision:
+  case CLBlastNoDoublePrecision:
+    return "the device lacks a precision CLBlast needs";
+  case CLBlastInsufficientMemoryA:
+  case CLBlastInsufficientMemoryB:
+  case CLBlastInsufficientMemoryC:
+  case CLBlastInsufficientMemoryTemp:
+    return "a matrix buffer is smaller than its dimensions (a vaecl bug: please report it)";
+  case CLBlastInvalidDimension:
+  case CLBlastInvalidLeadDimA:
+  case CLBlastInvalidLeadDimB:
+  case CLBlastInvalidLeadDimC:
+    return "invalid matrix dimensions (a vaecl bug: please report it)";
+  case CLBlastInvalidOverrideKernel:
+  case CLBlastMissingOverrideParameter:
+    return "CLBlast refused vaecl's parameter override (a vaecl bug: please report it)";
+  case CLBlastDatabaseError:
+    return "CLBlast has no parameters for this device; try VAECL_GEMM_TUNING=off or another "
+           "device";
+  default:
+    return "CLBlast failed; running with CLBlast's defaults (VAECL_GEMM_TUNING=off) or another "
+           "device may help";
+  }
+}
+
+int vaecl_clblast_fail(CLBlastStatusCode s, const char *device, const char *what) {
+  if ((int)s > -1000) /* an OpenCL code */
+    return vaecl_cl_fail((cl_int)s, device, what);
+  return vaecl_fail("%s failed on %s: CLBlast status %d: %s.", what,
+                    device && *device ? device : "the device", (int)s, clblast_status_text(s));
 }

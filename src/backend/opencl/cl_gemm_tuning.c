@@ -8,10 +8,12 @@
  * it), and the indirect kernel from moderate sizes on, since CLBlast's direct kernel
  * is the slow one on CPUs. GPUs keep CLBlast's own database. */
 #include <stdio.h>
+#include <string.h>
 
 #include <clblast_c.h>
 
 #include "backend/opencl/cl_util.h"
+#include "util/error.h"
 
 static const char *const xgemm_names[] = {"GEMMK", "KREG",  "KWG",   "KWI", "MDIMA", "MDIMC",
                                           "MWG",   "NDIMB", "NDIMC", "NWG", "SA",    "SB",
@@ -22,28 +24,36 @@ static const size_t xgemm_cpu[] = {0, 1, 32, 2, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 
 static const char *const routine_names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
 static const size_t routine_cpu[] = {64};
 
-int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, char *note, size_t note_size) {
-  cl_device_type type = 0;
+/* Sets XGEMM_MIN_INDIRECT_SIZE alone (GemmRoutine has no other parameter). */
+static CLBlastStatusCode set_min_indirect(cl_device_id dev, size_t size) {
+  return CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, 1,
+                                   (const char **)routine_names, &size);
+}
+
+int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int indirect_min, char *note,
+                       size_t note_size) {
   note[0] = '\0';
-  if (!enabled) {
+  if (!enabled)
     snprintf(note, note_size, "CLBlast defaults (vaecl's GEMM tuning off)");
-    return 0;
-  }
-  if (clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS ||
-      !(type & CL_DEVICE_TYPE_CPU)) {
+  else if (vaecl_cl_device_kind(dev) != VAECL_CL_KIND_CPU)
     snprintf(note, note_size, "CLBlast's tuning database");
-    return 0;
+  else {
+    const size_t nx = sizeof xgemm_cpu / sizeof xgemm_cpu[0];
+    CLBlastStatusCode s = CLBlastOverrideParameters(dev, "Xgemm", CLBlastPrecisionSingle, nx,
+                                                    (const char **)xgemm_names, xgemm_cpu);
+    if (s == CLBlastSuccess)
+      s = set_min_indirect(dev, routine_cpu[0]);
+    if (s != CLBlastSuccess) /* not fatal: CLBlast's defaults are correct, only slower */
+      snprintf(note, note_size, "CLBlast defaults (overriding CPU parameters failed: %d)", (int)s);
+    else
+      snprintf(note, note_size, "vaecl's CPU parameters");
   }
-  const size_t nx = sizeof xgemm_cpu / sizeof xgemm_cpu[0];
-  const size_t nr = sizeof routine_cpu / sizeof routine_cpu[0];
-  CLBlastStatusCode s = CLBlastOverrideParameters(dev, "Xgemm", CLBlastPrecisionSingle, nx,
-                                                  (const char **)xgemm_names, xgemm_cpu);
-  if (s == CLBlastSuccess)
-    s = CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, nr,
-                                  (const char **)routine_names, routine_cpu);
-  if (s != CLBlastSuccess) /* not fatal: CLBlast's defaults are correct, only slower */
-    snprintf(note, note_size, "CLBlast defaults (overriding CPU parameters failed: %d)", (int)s);
-  else
-    snprintf(note, note_size, "vaecl's CPU parameters");
+  if (indirect_min <= 0)
+    return 0;
+  const CLBlastStatusCode s = set_min_indirect(dev, (size_t)indirect_min);
+  if (s != CLBlastSuccess)
+    return vaecl_clblast_fail(s, NULL, "setting CLBlast's XGEMM_MIN_INDIRECT_SIZE");
+  const size_t used = strlen(note);
+  snprintf(note + used, note_size - used, "; indirect GEMM from %d^3 multiply-adds", indirect_min);
   return 0;
 }

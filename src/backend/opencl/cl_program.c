@@ -100,6 +100,22 @@ static int build_log_fail(cl_program program, cl_device_id dev, cl_int err) {
   return -1;
 }
 
+/* The program's build log, for the caller who asked to see it. */
+static void report_log(cl_program program, cl_device_id dev,
+                       void (*log_fn)(void *, const char *, const char *, int), void *log_ctx,
+                       int from_cache) {
+  char name[256];
+  size_t size = 0;
+  char *log = NULL;
+  vaecl_cl_device_string(dev, CL_DEVICE_NAME, name, sizeof name);
+  if (clGetProgramBuildInfo(program, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) == CL_SUCCESS &&
+      (log = calloc(size + 1, 1)) != NULL &&
+      clGetProgramBuildInfo(program, dev, CL_PROGRAM_BUILD_LOG, size, log, NULL) != CL_SUCCESS)
+    log[0] = '\0';
+  log_fn(log_ctx, name, log ? log : "(the driver gave no build log)", from_cache);
+  free(log);
+}
+
 static void store_binary(cl_program program, const char *path) {
   size_t size = 0;
   if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
@@ -146,11 +162,16 @@ static cl_program try_cached(cl_context ctx, cl_device_id dev, const char *path,
 }
 
 int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
-                           const char *options, const char *cache_dir, cl_program *out) {
+                           const char *options, const char *cache_dir,
+                           void (*log_fn)(void *, const char *, const char *, int), void *log_ctx,
+                           cl_program *out) {
   char path[4096];
   const int cacheable = cache_path(dev, cache_dir, source, options, path, sizeof path) == 0;
-  if (cacheable && (*out = try_cached(ctx, dev, path, options)) != NULL)
+  if (cacheable && (*out = try_cached(ctx, dev, path, options)) != NULL) {
+    if (log_fn)
+      report_log(*out, dev, log_fn, log_ctx, 1);
     return 0;
+  }
   cl_int err;
   cl_program p = clCreateProgramWithSource(ctx, 1, &source, NULL, &err);
   if (err != CL_SUCCESS)
@@ -161,6 +182,8 @@ int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
     clReleaseProgram(p);
     return -1;
   }
+  if (log_fn)
+    report_log(p, dev, log_fn, log_ctx, 0);
   if (cacheable)
     store_binary(p, path);
   *out = p;

@@ -3,7 +3,13 @@
 #ifndef VAECL_CL_UTIL_H
 #define VAECL_CL_UTIL_H
 
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
 #include <CL/cl.h>
+#endif
+#include <clblast_c.h>
+#include <stddef.h>
 
 /* "CL_OUT_OF_RESOURCES" etc.; a number for codes it does not know. */
 const char *vaecl_cl_error_name(cl_int err);
@@ -12,22 +18,44 @@ const char *vaecl_cl_error_hint(cl_int err);
 
 /* Records "<what> failed on <device>: CL_XXX (-n). <hint>" and returns -1. */
 int vaecl_cl_fail(cl_int err, const char *device, const char *what);
+/* The same for a CLBlast status (its OpenCL codes get the OpenCL hints). */
+int vaecl_clblast_fail(CLBlastStatusCode s, const char *device, const char *what);
 
-/* Device `index` of the flat list over all platforms (-1: first GPU, else first
- * device). Fails with a message naming the fix when there is no ICD or no such device. */
-int vaecl_cl_find_device(int index, cl_platform_id *platform, cl_device_id *device);
+/* One classification of a device for the default choice, the work layout, the
+ * GEMM parameters and the listing. The CPU bit wins: PoCL's CPU device, and
+ * Oclgrind, a simulator on the host that sets every bit. Then the GPU bit;
+ * accelerators and custom devices are "other" and get the GPU choices. */
+typedef enum { VAECL_CL_KIND_CPU, VAECL_CL_KIND_GPU, VAECL_CL_KIND_OTHER } vaecl_cl_kind;
+vaecl_cl_kind vaecl_cl_classify(cl_device_type type);
+/* VAECL_CL_KIND_OTHER when the query fails. */
+vaecl_cl_kind vaecl_cl_device_kind(cl_device_id dev);
+const char *vaecl_cl_kind_name(vaecl_cl_kind); /* "CPU", "GPU", "other" */
+
+/* Device `index` of the flat list over all platforms; with index -1, the one whose
+ * name contains `match` (ignoring case) when match is not NULL, else the best-ranked
+ * usable device (cl_device_rank.h). Refuses an unusable device (OpenCL < 1.2, no
+ * compiler, unavailable) with the reason. Fails with a message naming the fix when
+ * there is no ICD or no such device. */
+int vaecl_cl_find_device(int index, const char *match, cl_platform_id *platform,
+                         cl_device_id *device);
 
 /* Builds the program from the joined sources, reusing a cached binary for the same
  * sources, options, device and driver. The cache lives in cache_dir (created when
  * missing; NULL: no cache); a cache that cannot be written only costs a rebuild.
- * Build logs are included in the error message. */
+ * Build logs are included in the error message; on success log_fn (when not NULL)
+ * gets the log too. */
 int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
-                           const char *options, const char *cache_dir, cl_program *out);
+                           const char *options, const char *cache_dir,
+                           void (*log_fn)(void *, const char *, const char *, int), void *log_ctx,
+                           cl_program *out);
 
 /* Gives CLBlast vaecl's GEMM parameters when the device is a CPU (CLBlast has none
  * for PoCL); GPUs keep CLBlast's database. enabled == 0 skips it, for comparisons.
- * note gets a short description of what is in effect. */
-int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, char *note, size_t note_size);
+ * indirect_min > 0 then sets XGEMM_MIN_INDIRECT_SIZE (a test setting). note gets a
+ * short description of what is in effect. Fails only when indirect_min cannot be
+ * set. */
+int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int indirect_min, char *note,
+                       size_t note_size);
 
 /* Text info queries into fixed buffers; the empty string when the query fails. */
 void vaecl_cl_device_string(cl_device_id dev, cl_device_info what, char *buf, size_t size);
