@@ -587,8 +587,9 @@ static bytes_need model_bytes(const vaecl_model *m, uint64_t b) {
   const uint64_t latent = (uint64_t)m->spec.latent, img = vaecl_model_image_size(m);
   for (int k = 0; k < 4; k++) /* eps, z, dz, kl */
     add(&n, b * latent);
-  add(&n, b * img); /* per-pixel loss */
-  add(&n, 2);
+  add(&n, b * img);                              /* per-pixel loss */
+  add(&n, 2);                                    /* training's loss sums */
+  add(&n, 2);                                    /* evaluate_batch's */
   if (m->spec.output == VAECL_OUTPUT_GAUSSIAN) { /* alloc_log_var */
     add(&n, 1);
     if (m->spec.learned_variance) {
