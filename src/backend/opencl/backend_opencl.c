@@ -209,6 +209,7 @@ static void clb_destroy(vb_backend *base) {
   if (b->queue)
     clFinish(b->queue);
   clb_release(base, b->scratch);
+  clb_release(base, b->gemm_temp);
   for (int i = 0; i < K_COUNT; i++)
     if (b->kernels[i])
       clReleaseKernel(b->kernels[i]);

@@ -36,15 +36,41 @@ static const char *clblast_status_text(CLBlastStatusCode s) {
   }
 }
 
+/* Grows the GEMM temporary buffer to at least `bytes`. Work already queued keeps the
+ * old buffer alive (OpenCL releases it when those commands are done). */
+static int gemm_temp_reserve(cl_backend *b, size_t bytes) {
+  if (b->gemm_temp && b->gemm_temp->bytes >= bytes)
+    return 0;
+  clb_release(&b->base, b->gemm_temp);
+  b->gemm_temp = clb_alloc(&b->base, bytes);
+  return b->gemm_temp ? 0 : -1;
+}
+
+/* vaecl's matrices are row-major; CLBlast is asked for the same product in
+ * column-major, C^T = op(B)^T op(A)^T, because a row-major call makes CLBlast
+ * transpose A, B and C through extra copies. Each element is still the same sum
+ * over k in the same order. CLBlast's padded copies go to one temporary buffer
+ * that lives as long as the backend, instead of an allocation per call. */
 int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
              const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
   cl_backend *b = clb_as(base);
   const size_t lda = ta ? m : k, ldb = tb ? k : n;
+  const CLBlastTranspose op_a = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
+  const CLBlastTranspose op_b = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+  if (clb_check_range(a, 0, m * k * sizeof(float), "gemm A") != 0 ||
+      clb_check_range(bm, 0, k * n * sizeof(float), "gemm B") != 0 ||
+      clb_check_range(c, 0, m * n * sizeof(float), "gemm C") != 0)
+    return -1;
   const double start = b->profile ? vaecl_seconds() : 0;
-  const CLBlastStatusCode s =
-      CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                   tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, 0, lda,
-                   bm->mem, 0, ldb, beta, c->mem, 0, n, &b->queue, NULL);
+  size_t temp = 0;
+  CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, op_b, op_a, n, m, k, 0,
+                                                   ldb, 0, lda, 0, n, &b->queue, &temp);
+  if (s == CLBlastSuccess && gemm_temp_reserve(b, temp) != 0)
+    return -1;
+  if (s == CLBlastSuccess)
+    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, op_b, op_a, n, m, k, alpha, bm->mem, 0,
+                                   ldb, a->mem, 0, lda, beta, c->mem, 0, n, &b->queue, NULL,
+                                   b->gemm_temp->mem);
   clb_profile_op(b, K_COUNT, start);
   if (s != CLBlastSuccess)
     return vaecl_fail("CLBlast SGEMM (%zux%zux%zu) failed on %s: %s (%d)", m, n, k,

@@ -41,7 +41,8 @@ typedef struct {
    * channel (GPUs); vaecl_backend_options.work_layout overrides, so the tests on a
    * CPU exercise both. */
   int rows_layout;
-  vb_buf *scratch; /* partial sums of bias_grad_rows, grown on demand */
+  vb_buf *scratch;   /* partial sums of bias_grad_rows, grown on demand */
+  vb_buf *gemm_temp; /* CLBlast's padded and transposed matrices, grown on demand */
   /* vaecl_backend_options.profile: wait after every op and add its wall time here
    * (slows the run; for finding hot spots; read with vb_opencl_profile). Slot
    * K_COUNT is GEMM. */
