@@ -260,6 +260,9 @@ static void case_range_checks(vb_backend *bk, const op_case *c) {
   const vb_patch_geom g = {4, 4, 2, 4, 4, 3, 1, 1};
   if (bk->ops->im2col(bk, &g, 1, big, small) == 0)
     case_fail("im2col into 4 floats succeeded");
+  const vb_patch_geom g8 = {2, 2, 8, 1, 1, 1, 1, 0}; /* col and img fit in 64 floats */
+  if (bk->ops->col2im_bias_act(bk, &g8, 1, big, small, VB_ACT_RELU, 0.0f, big) == 0)
+    case_fail("col2im_bias_act with 4 biases for 8 channels succeeded");
   CK_OP(bk->ops->finish(bk));
   bk->ops->release(bk, small);
   bk->ops->release(bk, big);
@@ -395,6 +398,34 @@ static double act_rtol(vb_act act, double max_v) {
   default:
     return U;
   }
+}
+
+/* img = act(col2im(col) + b): the sum's error as in case_col2im, e = k*k U k*k
+ * max|col|, passes through act with a slope of at most 1 (alpha <= 1 here) as an
+ * absolute error; the add of b and act itself are bias_act's relative bounds. */
+static void case_col2im_bias_act(vb_backend *bk, const op_case *c) {
+  test_rng r = test_rng_new(c->seed);
+  const size_t nc = col_len(c), ni = img_len(c), ch = (size_t)c->geom.c;
+  double *col = rand_floats(&r, nc, c->lo, c->hi), *img = new_doubles(ni);
+  double *b = rand_floats(&r, ch, -0.5, 0.5), *garbage = rand_floats(&r, ni, 100, 200);
+  vb_buf *dcol = upload(bk, col, nc), *db = upload(bk, b, ch), *dimg = upload(bk, garbage, ni);
+  const float alpha = (float)c->alpha;
+  CK_OP(bk->ops->col2im_bias_act(bk, &c->geom, c->batch, dcol, db, c->act, alpha, dimg));
+  double *got = download(bk, dimg, ni);
+  ref_col2im(&c->geom, c->batch, col, img);
+  for (size_t i = 0; i < ni; i++)
+    img[i] += b[i % ch];
+  const double max_v = max_abs(img, ni), kk = (double)c->geom.k * c->geom.k;
+  ref_act_forward(ni, c->act, alpha, img);
+  check_close("img", got, img, ni, kk * U * kk * max_abs(col, nc), act_rtol(c->act, max_v));
+  bk->ops->release(bk, dimg);
+  bk->ops->release(bk, db);
+  bk->ops->release(bk, dcol);
+  free(img);
+  free(col);
+  free(b);
+  free(garbage);
+  free(got);
 }
 
 static void case_bias_act(vb_backend *bk, const op_case *c) {
@@ -913,7 +944,26 @@ static void build_cases(void) {
   } acts[] = {{VB_ACT_NONE, 0, -1, 1},         {VB_ACT_RELU, 0, -1, 1},
               {VB_ACT_LEAKY_RELU, 0.2, -1, 1}, {VB_ACT_LEAKY_RELU, 0.3, -1, 1},
               {VB_ACT_SIGMOID, 0, -12, 12},    {VB_ACT_TANH, 0, -6, 6}};
-  for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
+  const int n_acts = (int)(sizeof acts / sizeof *acts);
+
+  /* The fused conv-transpose output on every geometry, each with the activations
+   * in turn (sums of up to k*k entries of col: sigmoid and tanh saturate). */
+  for (int i = 0; i < ng; i++) {
+    const vb_patch_geom *g = &geoms[i];
+    const int a = i % n_acts;
+    op_case *c = add_case(case_col2im_bias_act, seed++,
+                          "col2im_bias_act %s img %dx%dx%d grid %dx%d k=%d stride=%d pad=%d "
+                          "batch=%d",
+                          act_name(acts[a].act), g->img_h, g->img_w, g->c, g->grid_h, g->grid_w,
+                          g->k, g->stride, g->pad, batches[i]);
+    c->geom = *g;
+    c->batch = batches[i];
+    c->act = acts[a].act;
+    c->alpha = acts[a].alpha;
+    c->lo = acts[a].lo / 2;
+    c->hi = acts[a].hi / 2;
+  }
+  for (int a = 0; a < n_acts; a++) {
     op_case *c = add_case(case_bias_act, seed++, "bias_act %s alpha=%g 37x19",
                           act_name(acts[a].act), acts[a].alpha);
     c->m = 37;

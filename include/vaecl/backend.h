@@ -29,7 +29,7 @@ typedef struct vb_backend vb_backend; /* one device + queue */
 typedef struct vb_mark vb_mark;       /* a point in the device's queue, opaque */
 
 /* The version of this interface; a backend built for another one is refused. */
-#define VB_OPS_VERSION 2
+#define VB_OPS_VERSION 3
 
 /* Activations. The backward pass is computed from the activation's output y:
  * relu: y > 0; leaky_relu: y > 0 ? 1 : alpha; sigmoid: y(1-y); tanh: 1-y^2. */
@@ -79,6 +79,10 @@ typedef struct vb_ops {
   /* img[batch, img_h, img_w, c] <- sum of every column entry that reads that pixel
    * (the adjoint of im2col); overwrites img. */
   int (*col2im)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
+  /* img = act(col2im(col) + bias[c]): a conv-transpose's output in one pass, the
+   * same as col2im followed by bias_act on img. */
+  int (*col2im_bias_act)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col,
+                         const vb_buf *bias, vb_act act, float alpha, vb_buf *img);
 
   /* y[rows, cols] = act(y + bias[cols]) in place; alpha is leaky_relu's slope. */
   int (*bias_act)(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act act,

@@ -233,6 +233,7 @@ static const vb_ops clb_ops = {
     .gemm = clb_gemm,
     .im2col = clb_im2col,
     .col2im = clb_col2im,
+    .col2im_bias_act = clb_col2im_bias_act,
     .bias_act = clb_bias_act,
     .act_backward = clb_act_backward,
     .bias_grad = clb_bias_grad,

@@ -81,9 +81,10 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
 /* ---- convolution patches --------------------------------------------------------- */
 
 /* im2col and col2im share their arguments; `rows` is the size of dimension 1 (patch
- * taps, or image pixels), dimension 0 the channels. */
+ * taps, or image pixels), dimension 0 the channels. col2im also adds the bias and
+ * applies the activation when act >= 0 (vb_act); -1 leaves the sums (bias unread). */
 static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in, cl_mem out,
-                    size_t rows) {
+                    size_t rows, cl_mem bias, int act, float alpha) {
   int r;
   if (clb_to_int(rows * (size_t)g->c, &r) != 0 || clb_to_int(rows, &r) != 0)
     return -1;
@@ -95,10 +96,11 @@ static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in, cl
   const int span = b->rows_layout ? g->c : 1;
   const size_t global[2] = {(size_t)(g->c + span - 1) / (size_t)span, rows};
   const size_t local[2] = {b->rows_layout ? 1 : 0, span >= 16 ? 1 : 64}; /* few channels: rows */
-  return clb_launch_nd(b, id, global, local, 12,
-                       (karg[]){KARG(in), KARG(out), KARG(g->img_h), KARG(g->img_w), KARG(g->c),
-                                KARG(g->grid_h), KARG(g->grid_w), KARG(g->k), KARG(g->stride),
-                                KARG(g->pad), KARG(r), KARG(span)});
+  const karg args[] = {KARG(in),        KARG(out),       KARG(g->img_h),  KARG(g->img_w),
+                       KARG(g->c),      KARG(g->grid_h), KARG(g->grid_w), KARG(g->k),
+                       KARG(g->stride), KARG(g->pad),    KARG(r),         KARG(span),
+                       KARG(bias),      KARG(act),       KARG(alpha)};
+  return clb_launch_nd(b, id, global, local, id == K_COL2IM ? 15 : 12, args);
 }
 
 int clb_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *img,
@@ -108,17 +110,31 @@ int clb_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf
   if (clb_check_range(col, 0, patches * g->c * sizeof(float), "im2col col") != 0 ||
       clb_check_range(img, 0, pixels * g->c * sizeof(float), "im2col img") != 0)
     return -1;
-  return patch_op(clb_as(base), K_IM2COL, g, img->mem, col->mem, patches);
+  return patch_op(clb_as(base), K_IM2COL, g, img->mem, col->mem, patches, NULL, -1, 0.0f);
+}
+
+static int col2im_op(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
+                     const vb_buf *bias, int act, float alpha, vb_buf *img) {
+  const size_t pixels = (size_t)batch * g->img_h * g->img_w;
+  const size_t patches = (size_t)batch * g->grid_h * g->grid_w * g->k * g->k;
+  if (clb_check_range(img, 0, pixels * g->c * sizeof(float), "col2im img") != 0 ||
+      clb_check_range(col, 0, patches * g->c * sizeof(float), "col2im col") != 0 ||
+      (bias && clb_check_range(bias, 0, (size_t)g->c * sizeof(float), "col2im bias") != 0))
+    return -1;
+  return patch_op(clb_as(base), K_COL2IM, g, col->mem, img->mem, pixels,
+                  bias ? bias->mem : col->mem, act, alpha);
 }
 
 int clb_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
                vb_buf *img) {
-  const size_t pixels = (size_t)batch * g->img_h * g->img_w;
-  const size_t patches = (size_t)batch * g->grid_h * g->grid_w * g->k * g->k;
-  if (clb_check_range(img, 0, pixels * g->c * sizeof(float), "col2im img") != 0 ||
-      clb_check_range(col, 0, patches * g->c * sizeof(float), "col2im col") != 0)
-    return -1;
-  return patch_op(clb_as(base), K_COL2IM, g, col->mem, img->mem, pixels);
+  return col2im_op(base, g, batch, col, NULL, -1, 0.0f, img);
+}
+
+int clb_col2im_bias_act(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
+                        const vb_buf *bias, vb_act act, float alpha, vb_buf *img) {
+  if ((int)act < VB_ACT_NONE || act > VB_ACT_TANH)
+    return vaecl_fail("internal error: col2im_bias_act: unknown activation %d", (int)act);
+  return col2im_op(base, g, batch, col, bias, (int)act, alpha, img);
 }
 
 /* ---- elementwise and reductions ------------------------------------------------- */

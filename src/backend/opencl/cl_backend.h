@@ -89,6 +89,8 @@ int clb_gemm(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float
              const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
 int clb_im2col(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
 int clb_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
+int clb_col2im_bias_act(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col,
+                        const vb_buf *bias, vb_act, float alpha, vb_buf *img);
 int clb_bias_act(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act,
                  float alpha);
 int clb_act_backward(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act, float alpha);
