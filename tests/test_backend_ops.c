@@ -1141,29 +1141,59 @@ START_TEST(test_registry) {
 }
 END_TEST
 
-/* Profiling (OpenCL): every op that ran has a row; nothing is printed. */
+/* Profiling (OpenCL): every op that ran has a row per layer and shape, with the
+ * GEMM's FLOPs; launches and waits are counted; a reset clears both; nothing is
+ * printed. The cpu backend neither profiles nor counts. */
 START_TEST(test_profile) {
   vaecl_backend_options o = test_backend_options();
   o.profile = 1;
   vb_backend *b = vaecl_backend_create("opencl", &o);
   ck_assert_msg(b != NULL, "%s", vaecl_last_error());
   vb_buf *x = alloc_floats(b, 64);
+  b->ops->label(b, "enc.conv1", "fwd");
   CK_OP(b->ops->fill(b, x, 1.0f, 64));
   CK_OP(b->ops->fill(b, x, 2.0f, 64));
-  CK_OP(b->ops->gemm(b, false, false, 8, 8, 1, 1.0f, x, x, 0.0f, x));
+  CK_OP(b->ops->gemm(b, false, true, 8, 7, 1, 1.0f, x, x, 0.0f, x));
+  b->ops->label(b, "adam", "");
+  CK_OP(b->ops->fill(b, x, 2.0f, 64));
+  CK_OP(b->ops->fill(b, x, 2.0f, 63));
   CK_OP(b->ops->finish(b));
   vaecl_op_profile *rows;
   size_t n;
   CK_OP(vaecl_backend_profile(b, &rows, &n));
-  ck_assert_uint_eq(n, 2);
+  ck_assert_uint_eq(n, 4);
   ck_assert_str_eq(rows[0].op, "fill");
+  ck_assert_str_eq(rows[0].layer, "enc.conv1 fwd");
+  ck_assert_str_eq(rows[0].shape, "64");
   ck_assert_int_eq(rows[0].calls, 2);
   ck_assert_str_eq(rows[1].op, "gemm (CLBlast)");
+  ck_assert_str_eq(rows[1].shape, "8x7x1 B^T");
   ck_assert_int_eq(rows[1].calls, 1);
-  ck_assert(rows[0].seconds >= 0 && rows[1].seconds >= 0);
+  ck_assert(rows[1].flops == 2 * 8 * 7 * 1);
+  ck_assert_str_eq(rows[2].layer, "adam");
+  ck_assert_str_eq(rows[3].shape, "63");
+  for (size_t i = 0; i < n; i++)
+    ck_assert(rows[i].seconds >= 0);
   free(rows);
+  vaecl_backend_counts c;
+  CK_OP(vaecl_backend_counts_get(b, &c));
+  ck_assert_int_eq(c.launches, 5);
+  ck_assert_int_eq(c.host_syncs, 1);
+  CK_OP(vaecl_backend_profile_reset(b, 0));
+  CK_OP(b->ops->fill(b, x, 2.0f, 64));
+  CK_OP(vaecl_backend_profile(b, &rows, &n));
+  ck_assert_uint_eq(n, 0);
+  CK_OP(vaecl_backend_counts_get(b, &c));
+  ck_assert_int_eq(c.launches, 1);
+  ck_assert_int_eq(c.host_syncs, 0);
   b->ops->release(b, x);
   b->ops->destroy(b);
+  vb_backend *cpu = vaecl_backend_create("cpu", NULL);
+  ck_assert_msg(cpu != NULL, "%s", vaecl_last_error());
+  CK_OP(vaecl_backend_counts_get(cpu, &c));
+  ck_assert_int_eq(c.launches, -1);
+  CK_OP(vaecl_backend_profile_reset(cpu, 1));
+  cpu->ops->destroy(cpu);
 }
 END_TEST
 

@@ -141,6 +141,10 @@ typedef struct vb_ops {
   int (*mark)(vb_backend *, vb_mark **out);
   int (*wait_mark)(vb_backend *, vb_mark *);
   void (*destroy)(vb_backend *);
+
+  /* Optional (NULL: none): names the layer and pass whose ops follow, for the
+   * backend's profile; the backend copies the strings when it needs them. */
+  void (*label)(vb_backend *, const char *layer, const char *pass);
 } vb_ops;
 
 struct vb_backend {

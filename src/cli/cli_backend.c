@@ -63,10 +63,24 @@ void cli_backend_close(vb_backend *b) {
     double total = 0;
     for (size_t i = 0; i < n; i++)
       total += rows[i].seconds;
+    /* one line per op, over its shapes and layers (vaecl bench --profile has those) */
     fprintf(stderr, "vaecl profile on %s (ops run one at a time):\n", b->device_name);
-    for (size_t i = 0; i < n; i++)
-      fprintf(stderr, "  %-20s %7ld calls %9.3f s %5.1f%%\n", rows[i].op, rows[i].calls,
-              rows[i].seconds, total > 0 ? 100.0 * rows[i].seconds / total : 0.0);
+    for (size_t i = 0; i < n; i++) {
+      int seen = 0;
+      for (size_t j = 0; j < i; j++)
+        seen |= rows[j].op == rows[i].op;
+      if (seen)
+        continue;
+      long calls = 0;
+      double seconds = 0;
+      for (size_t j = i; j < n; j++)
+        if (rows[j].op == rows[i].op) {
+          calls += rows[j].calls;
+          seconds += rows[j].seconds;
+        }
+      fprintf(stderr, "  %-20s %7ld calls %9.3f s %5.1f%%\n", rows[i].op, calls, seconds,
+              total > 0 ? 100.0 * seconds / total : 0.0);
+    }
   }
   free(rows);
   b->ops->destroy(b);

@@ -37,36 +37,6 @@ cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;
 }
 
-/* With profiling on, the time since `start` (after draining the queue) goes to op. */
-void clb_profile_op(cl_backend *b, int op, double start) {
-  if (!b->profile || clFinish(b->queue) != CL_SUCCESS)
-    return;
-  b->op_seconds[op] += vaecl_seconds() - start;
-  b->op_calls[op]++;
-}
-
-int vb_opencl_profile(vb_backend *base, vaecl_op_profile **rows, size_t *n) {
-  const cl_backend *b = clb_as(base);
-  *rows = NULL;
-  *n = 0;
-  size_t used = 0;
-  for (int i = 0; i <= K_COUNT; i++)
-    used += b->op_calls[i] != 0;
-  if (used == 0)
-    return 0;
-  vaecl_op_profile *out = calloc(used, sizeof *out);
-  if (!out)
-    return vaecl_fail("out of host memory");
-  size_t j = 0;
-  for (int i = 0; i <= K_COUNT; i++)
-    if (b->op_calls[i])
-      out[j++] = (vaecl_op_profile){i < K_COUNT ? vaecl_cl_kernel_names[i] : "gemm (CLBlast)",
-                                    b->op_calls[i], b->op_seconds[i]};
-  *rows = out;
-  *n = used;
-  return 0;
-}
-
 int clb_fail(cl_backend *b, cl_int err, const char *what) {
   return vaecl_cl_fail(err, b->base.device_name, what);
 }
@@ -94,9 +64,12 @@ int clb_launch_nd(cl_backend *b, int id, const size_t global_in[2], const size_t
   const int sized = local[0] != 0;
   for (cl_uint d = 0; sized && d < dims; d++)
     global[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+  if (b->profile && !b->prof_shape[0])
+    clb_profile_shape(b, 0, "%zu", global_in[1] ? global_in[0] * global_in[1] : global_in[0]);
   const double start = b->profile ? vaecl_seconds() : 0;
   const cl_int err =
       clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, sized ? local : NULL, 0, NULL, NULL);
+  b->launches++;
   clb_profile_op(b, id, start);
   if (err != CL_SUCCESS) {
     char what[128];
@@ -163,6 +136,7 @@ static int clb_write(vb_backend *base, vb_buf *dst, size_t offset, const void *s
   if (clb_check_range(dst, offset, bytes, "write") != 0)
     return -1;
   /* Blocking: the caller may reuse src as soon as we return. */
+  b->syncs++;
   const cl_int err =
       clEnqueueWriteBuffer(b->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
   return err == CL_SUCCESS ? 0 : clb_fail(b, err, "copying data to the device");
@@ -172,6 +146,7 @@ static int clb_read(vb_backend *base, const vb_buf *src, size_t offset, void *ds
   cl_backend *b = clb_as(base);
   if (clb_check_range(src, offset, bytes, "read") != 0)
     return -1;
+  b->syncs++;
   const cl_int err =
       clEnqueueReadBuffer(b->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
   return err == CL_SUCCESS ? 0 : clb_fail(b, err, "reading results from the device");
@@ -191,6 +166,7 @@ static int clb_mark(vb_backend *base, vb_mark **out) {
 static int clb_wait_mark(vb_backend *base, vb_mark *mark) {
   cl_backend *b = clb_as(base);
   cl_event ev = (cl_event)mark;
+  b->syncs++;
   const cl_int err = clWaitForEvents(1, &ev);
   clReleaseEvent(ev);
   return err == CL_SUCCESS ? 0 : clb_fail(b, err, "waiting for the device");
@@ -198,6 +174,7 @@ static int clb_wait_mark(vb_backend *base, vb_mark *mark) {
 
 static int clb_finish(vb_backend *base) {
   cl_backend *b = clb_as(base);
+  b->syncs++;
   const cl_int err = clFinish(b->queue);
   return err == CL_SUCCESS ? 0 : clb_fail(b, err, "waiting for the device");
 }
@@ -210,6 +187,7 @@ static void clb_destroy(vb_backend *base) {
     clFinish(b->queue);
   clb_release(base, b->scratch);
   clb_release(base, b->gemm_temp);
+  free(b->prof);
   for (int i = 0; i < K_COUNT; i++)
     if (b->kernels[i])
       clReleaseKernel(b->kernels[i]);
@@ -248,6 +226,7 @@ static const vb_ops clb_ops = {
     .mark = clb_mark,
     .wait_mark = clb_wait_mark,
     .destroy = clb_destroy,
+    .label = clb_label,
 };
 
 /* ---- setup ---------------------------------------------------------------------- */

@@ -61,6 +61,8 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
       clb_check_range(bm, 0, k * n * sizeof(float), "gemm B") != 0 ||
       clb_check_range(c, 0, m * n * sizeof(float), "gemm C") != 0)
     return -1;
+  clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%zux%zux%zu%s%s", m, n, k,
+                    ta ? " A^T" : "", tb ? " B^T" : "");
   const double start = b->profile ? vaecl_seconds() : 0;
   size_t temp = 0;
   CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, op_b, op_a, n, m, k, 0,
@@ -72,6 +74,7 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
                                    ldb, a->mem, 0, lda, beta, c->mem, 0, n, &b->queue, NULL,
                                    b->gemm_temp->mem);
   clb_profile_op(b, K_COUNT, start);
+  b->launches++;
   if (s != CLBlastSuccess)
     return vaecl_fail("CLBlast SGEMM (%zux%zux%zu) failed on %s: %s (%d)", m, n, k,
                       b->base.device_name, clblast_status_text(s), (int)s);
@@ -96,6 +99,11 @@ static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in, cl
   const int span = b->rows_layout ? g->c : 1;
   const size_t global[2] = {(size_t)(g->c + span - 1) / (size_t)span, rows};
   const size_t local[2] = {b->rows_layout ? 1 : 0, span >= 16 ? 1 : 64}; /* few channels: rows */
+  const double adds = id == K_COL2IM ? (double)g->grid_h * g->grid_w * g->k * g->k * g->c *
+                                           ((double)rows / ((double)g->img_h * g->img_w))
+                                     : 0;
+  clb_profile_shape(b, adds, "image %dx%dx%d grid %dx%d k%d s%d%s", g->img_h, g->img_w, g->c,
+                    g->grid_h, g->grid_w, g->k, g->stride, act >= 0 ? " +bias,act" : "");
   const karg args[] = {KARG(in),        KARG(out),       KARG(g->img_h),  KARG(g->img_w),
                        KARG(g->c),      KARG(g->grid_h), KARG(g->grid_w), KARG(g->k),
                        KARG(g->stride), KARG(g->pad),    KARG(r),         KARG(span),
@@ -147,6 +155,7 @@ int clb_bias_act(vb_backend *base, vb_buf *y, const vb_buf *bias, size_t rows, s
       clb_check_range(y, 0, rows * cols * sizeof(float), "bias_act y") != 0 ||
       clb_check_range(bias, 0, cols * sizeof(float), "bias_act bias") != 0)
     return -1;
+  clb_profile_shape(clb_as(base), 0, "%zux%zu", rows, cols);
   return clb_launch(
       clb_as(base), K_BIAS_ACT, rows * cols, 0, 6,
       (karg[]){KARG(y->mem), KARG(bias->mem), KARG(r), KARG(c), KARG(a), KARG(alpha)});
@@ -194,6 +203,7 @@ int clb_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t rows, s
   if (clb_to_int(rows * cols, &total) != 0 || clb_to_int(rows, &r) != 0 ||
       clb_to_int(cols, &c) != 0)
     return -1;
+  clb_profile_shape(b, 0, "%zux%zu", rows, cols);
   if (b->rows_layout)
     return bias_grad_two_pass(b, db, dy, r, c);
   const size_t local = b->reduce_local;
