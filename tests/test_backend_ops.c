@@ -874,13 +874,15 @@ static void build_cases(void) {
   add_case(case_range_checks, seed++, "range checks");
   add_case(case_fill, seed++, "fill");
 
-  /* Small shapes take CLBlast's direct kernel; the last four are above the size from
+  /* Small shapes take CLBlast's direct kernel; the last six are above the size from
    * which the CPU parameters (src/backend/opencl/cl_gemm_tuning.c) send GEMMs to the
    * indirect kernel, with edges that are not multiples of its 64x64 tiles, and the
-   * skinny shapes of the convolutions. */
-  const size_t shapes[][3] = {{13, 7, 67},    {1, 5, 3},     {33, 1, 129},
-                              {64, 50, 17},   {7, 9, 1},     {200, 70, 131},
-                              {513, 129, 65}, {1000, 9, 64}, {9, 64, 3000}};
+   * skinny shapes of the convolutions; the last two have sums long enough to run in
+   * k-chunks on CPUs (2048 each, then a shorter one). The bound (K+2)U holds for
+   * chunks too: a product passes through at most K+2 roundings either way. */
+  const size_t shapes[][3] = {{13, 7, 67},   {1, 5, 3},      {33, 1, 129},   {64, 50, 17},
+                              {7, 9, 1},     {200, 70, 131}, {513, 129, 65}, {1000, 9, 64},
+                              {9, 64, 3000}, {9, 64, 9000},  {70, 33, 4500}};
   for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
     for (int t = 0; t < 4; t++)
       for (int ab = 0; ab < 2; ab++) {
@@ -1101,6 +1103,7 @@ START_TEST(test_registry) {
   ck_assert_int_eq(d.gemm_tuning, 1);
   ck_assert_int_eq(d.work_layout, VAECL_LAYOUT_AUTO);
   ck_assert_int_eq(d.profile, 0);
+  ck_assert_int_eq(d.gemm_split_k, 1);
   ck_assert_ptr_null(vaecl_backend_create("cuda", NULL));
   ck_assert_msg(strstr(vaecl_last_error(), "opencl") && strstr(vaecl_last_error(), "cpu"),
                 "message lists the backends: %s", vaecl_last_error());

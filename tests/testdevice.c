@@ -20,6 +20,8 @@ vaecl_backend_options test_backend_options(void) {
   else if (layout && strcmp(layout, "channels") == 0)
     o.work_layout = VAECL_LAYOUT_CHANNELS;
   o.gemm_tuning = !(tuning && strcmp(tuning, "off") == 0);
+  const char *split = getenv("VAECL_GEMM_SPLIT");
+  o.gemm_split_k = !(split && strcmp(split, "off") == 0);
   return o;
 }
 

@@ -26,7 +26,11 @@ typedef struct {
   int gemm_tuning;               /* OpenCL: 1 (default) vaecl's GEMM parameters on CPU devices;
                                     0 CLBlast's defaults */
   vaecl_work_layout work_layout; /* OpenCL: im2col/col2im work layout */
-  int profile; /* OpenCL: time every op (waits after each; slow); see vaecl_backend_profile */
+  int profile;      /* OpenCL: time every op (waits after each; slow); see vaecl_backend_profile */
+  int gemm_split_k; /* OpenCL on CPU devices: 1 (default) GEMMs whose sum is much longer than
+                       their output is wide (weight gradients) run in k-chunks: faster, but
+                       summed in another order; 0 one CLBlast call per product, bit-identical
+                       to vaecl 0.1 */
 } vaecl_backend_options;
 
 vaecl_backend_options vaecl_backend_defaults(void);

@@ -36,7 +36,8 @@ vaecl_backend_options vaecl_backend_defaults(void) {
                                  .cache_dir = NULL,
                                  .gemm_tuning = 1,
                                  .work_layout = VAECL_LAYOUT_AUTO,
-                                 .profile = 0};
+                                 .profile = 0,
+                                 .gemm_split_k = 1};
 }
 
 static const backend_entry *find(const char *name) {

@@ -34,6 +34,8 @@ vb_backend *cli_backend_open(const char *backend_name, int device) {
   o.cache_dir = cache_dir(dir, sizeof dir);
   const char *tuning = getenv("VAECL_GEMM_TUNING");
   o.gemm_tuning = !(tuning && strcmp(tuning, "off") == 0);
+  const char *split = getenv("VAECL_GEMM_SPLIT");
+  o.gemm_split_k = !(split && strcmp(split, "off") == 0);
   const char *layout = getenv("VAECL_WORK_LAYOUT");
   if (layout && strcmp(layout, "rows") == 0)
     o.work_layout = VAECL_LAYOUT_ROWS;

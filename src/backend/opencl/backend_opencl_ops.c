@@ -46,11 +46,35 @@ static int gemm_temp_reserve(cl_backend *b, size_t bytes) {
   return b->gemm_temp ? 0 : -1;
 }
 
-/* vaecl's matrices are row-major; CLBlast is asked for the same product in
- * column-major, C^T = op(B)^T op(A)^T, because a row-major call makes CLBlast
- * transpose A, B and C through extra copies. Each element is still the same sum
- * over k in the same order. CLBlast's padded copies go to one temporary buffer
- * that lives as long as the backend, instead of an allocation per call. */
+/* One CLBlast call on part of the product: vaecl's matrices are row-major, and
+ * CLBlast is asked for the same product in column-major, C^T = op(B)^T op(A)^T,
+ * because a row-major call makes CLBlast transpose A, B and C through extra copies.
+ * Each element is still the same sum over k in the same order. CLBlast's padded
+ * copies go to one temporary buffer that lives as long as the backend. */
+static int gemm_call(cl_backend *b, CLBlastTranspose op_a, CLBlastTranspose op_b, size_t m,
+                     size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem bm,
+                     size_t b_off, size_t ldb, float beta, cl_mem c) {
+  size_t temp = 0;
+  CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, op_b, op_a, n, m, k,
+                                                   b_off, ldb, a_off, lda, 0, n, &b->queue, &temp);
+  if (s == CLBlastSuccess && gemm_temp_reserve(b, temp) != 0)
+    return -1;
+  if (s == CLBlastSuccess)
+    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, op_b, op_a, n, m, k, alpha, bm, b_off,
+                                   ldb, a, a_off, lda, beta, c, 0, n, &b->queue, NULL,
+                                   b->gemm_temp->mem);
+  b->launches++;
+  if (s != CLBlastSuccess)
+    return vaecl_fail("CLBlast SGEMM (%zux%zux%zu) failed on %s: %s (%d)", m, n, k,
+                      b->base.device_name, clblast_status_text(s), (int)s);
+  return 0;
+}
+
+/* On CPUs (b->split_k), a product whose sum is much longer than its output is wide
+ * (the weight gradients: k = batch x pixels) runs as k-chunks added onto C: one
+ * long call streams operand strips through the caches once per output tile, and
+ * PoCL runs it 3-10x slower per FLOP. The chunks change the summation order, so
+ * gemm_split_k = 0 keeps one call per product (bit-identical to vaecl 0.1). */
 int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
              const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
   cl_backend *b = clb_as(base);
@@ -64,21 +88,18 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%zux%zux%zu%s%s", m, n, k,
                     ta ? " A^T" : "", tb ? " B^T" : "");
   const double start = b->profile ? vaecl_seconds() : 0;
-  size_t temp = 0;
-  CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, op_b, op_a, n, m, k, 0,
-                                                   ldb, 0, lda, 0, n, &b->queue, &temp);
-  if (s == CLBlastSuccess && gemm_temp_reserve(b, temp) != 0)
-    return -1;
-  if (s == CLBlastSuccess)
-    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, op_b, op_a, n, m, k, alpha, bm->mem, 0,
-                                   ldb, a->mem, 0, lda, beta, c->mem, 0, n, &b->queue, NULL,
-                                   b->gemm_temp->mem);
+  const size_t chunk = b->split_k && k >= 2 * b->split_k && k > 4 * m && k > 4 * n ? b->split_k : k;
+  int rc = 0;
+  size_t k0 = 0;
+  do { /* once when k is 0 */
+    const size_t kc = k - k0 < chunk ? k - k0 : chunk;
+    /* rows k0.. of a k-by-x operand, or columns k0.. of an x-by-k one */
+    rc = gemm_call(b, op_a, op_b, m, n, kc, alpha, a->mem, ta ? k0 * lda : k0, lda, bm->mem,
+                   tb ? k0 : k0 * ldb, ldb, k0 ? 1.0f : beta, c->mem);
+    k0 += kc;
+  } while (rc == 0 && k0 < k);
   clb_profile_op(b, K_COUNT, start);
-  b->launches++;
-  if (s != CLBlastSuccess)
-    return vaecl_fail("CLBlast SGEMM (%zux%zux%zu) failed on %s: %s (%d)", m, n, k,
-                      b->base.device_name, clblast_status_text(s), (int)s);
-  return 0;
+  return rc;
 }
 
 /* ---- convolution patches --------------------------------------------------------- */

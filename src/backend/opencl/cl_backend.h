@@ -52,6 +52,7 @@ typedef struct {
   int rows_layout;
   vb_buf *scratch;   /* partial sums of bias_grad_rows, grown on demand */
   vb_buf *gemm_temp; /* CLBlast's padded and transposed matrices, grown on demand */
+  size_t split_k;    /* GEMMs with long sums run in k-chunks of this length; 0: never */
   /* vaecl_backend_options.profile (or vb_opencl_profile_reset): wait after every op
    * and add its wall time to its row (cl_profile.c; slows the run). The ops name
    * their shape and FLOPs before launching, the graph the layer (clb_label). */
