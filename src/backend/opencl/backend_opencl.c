@@ -303,36 +303,20 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
     return NULL;
   }
   vaecl_cl_device_string(b->dev, CL_DEVICE_NAME, b->base.device_name, sizeof b->base.device_name);
-  switch (opts->work_layout) {
-  case VAECL_LAYOUT_ROWS:
-    b->rows_layout = 1;
-    break;
-  case VAECL_LAYOUT_CHANNELS:
-    b->rows_layout = 0;
-    break;
-  default: {
-    cl_device_type type = 0;
-    const cl_int err = clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    if (err != CL_SUCCESS) {
-      clb_fail(b, err, "querying the device type");
-      free(b);
-      return NULL;
-    }
-    b->rows_layout = (type & CL_DEVICE_TYPE_CPU) != 0;
+  cl_device_type type = 0;
+  const cl_int type_err = clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+  if (type_err != CL_SUCCESS) {
+    clb_fail(b, type_err, "querying the device type");
+    free(b);
+    return NULL;
   }
-  }
-  if (opts->gemm_split_k) {
-    cl_device_type type = 0;
-    const cl_int err = clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    if (err != CL_SUCCESS) {
-      clb_fail(b, err, "querying the device type");
-      free(b);
-      return NULL;
-    }
-    /* 2048: a multiple of the CPU parameters' 32-deep k tiles; shorter chunks cost
-     * more calls, longer ones more cache misses (measured on PoCL, 2 cores) */
-    b->split_k = (type & CL_DEVICE_TYPE_CPU) ? 2048 : 0;
-  }
+  const int cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+  b->rows_layout = opts->work_layout == VAECL_LAYOUT_ROWS       ? 1
+                   : opts->work_layout == VAECL_LAYOUT_CHANNELS ? 0
+                                                                : cpu;
+  /* 2048: a multiple of the CPU parameters' 32-deep k tiles; shorter chunks cost
+   * more calls, longer ones more cache misses (measured on PoCL, 2 cores) */
+  b->split_k = opts->gemm_split_k && cpu ? 2048 : 0;
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
   b->ctx = clCreateContext(props, 1, &b->dev, NULL, NULL, &err);
