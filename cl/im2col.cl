@@ -32,10 +32,13 @@ __kernel void im2col(__global const float *img, __global float *col, const int i
 }
 
 /* Work-item (j, pixel) gathers, for each channel of its span, every column entry
- * that im2col would have filled from that pixel: no atomics, and a fixed sum order. */
+ * that im2col would have filled from that pixel: no atomics, and a fixed sum order.
+ * With act >= 0 it then applies bias_act to its pixel (cl/elementwise.cl), while
+ * the row is still in cache: the same float operations as the two ops apart. */
 __kernel void col2im(__global const float *col, __global float *img, const int img_h,
                      const int img_w, const int c, const int grid_h, const int grid_w, const int k,
-                     const int stride, const int pad, const int pixels, const int span) {
+                     const int stride, const int pad, const int pixels, const int span,
+                     __global const float *bias, const int act, const float alpha) {
   const int ch0 = get_global_id(0) * span, p = get_global_id(1);
   if (ch0 >= c || p >= pixels)
     return;
@@ -65,4 +68,7 @@ __kernel void col2im(__global const float *col, __global float *img, const int i
         out[ch] += in[ch];
     }
   }
+  if (act >= 0)
+    for (int ch = ch0; ch < ch1; ch++)
+      out[ch] = act_forward(out[ch] + bias[ch], act, alpha);
 }

@@ -263,6 +263,9 @@ static void case_range_checks(vb_backend *bk, const op_case *c) {
   const vb_patch_geom g = {4, 4, 2, 4, 4, 3, 1, 1};
   if (bk->ops->im2col(bk, &g, 1, big, small) == 0)
     case_fail("im2col into 4 floats succeeded");
+  const vb_patch_geom g8 = {2, 2, 8, 1, 1, 1, 1, 0}; /* col and img fit in 64 floats */
+  if (bk->ops->col2im_bias_act(bk, &g8, 1, big, small, VB_ACT_RELU, 0.0f, big) == 0)
+    case_fail("col2im_bias_act with 4 biases for 8 channels succeeded");
   CK_OP(bk->ops->finish(bk));
   bk->ops->release(bk, small);
   bk->ops->release(bk, big);
@@ -398,6 +401,34 @@ static double act_rtol(vb_act act, double max_v) {
   default:
     return U;
   }
+}
+
+/* img = act(col2im(col) + b): the sum's error as in case_col2im, e = k*k U k*k
+ * max|col|, passes through act with a slope of at most 1 (alpha <= 1 here) as an
+ * absolute error; the add of b and act itself are bias_act's relative bounds. */
+static void case_col2im_bias_act(vb_backend *bk, const op_case *c) {
+  test_rng r = test_rng_new(c->seed);
+  const size_t nc = col_len(c), ni = img_len(c), ch = (size_t)c->geom.c;
+  double *col = rand_floats(&r, nc, c->lo, c->hi), *img = new_doubles(ni);
+  double *b = rand_floats(&r, ch, -0.5, 0.5), *garbage = rand_floats(&r, ni, 100, 200);
+  vb_buf *dcol = upload(bk, col, nc), *db = upload(bk, b, ch), *dimg = upload(bk, garbage, ni);
+  const float alpha = (float)c->alpha;
+  CK_OP(bk->ops->col2im_bias_act(bk, &c->geom, c->batch, dcol, db, c->act, alpha, dimg));
+  double *got = download(bk, dimg, ni);
+  ref_col2im(&c->geom, c->batch, col, img);
+  for (size_t i = 0; i < ni; i++)
+    img[i] += b[i % ch];
+  const double max_v = max_abs(img, ni), kk = (double)c->geom.k * c->geom.k;
+  ref_act_forward(ni, c->act, alpha, img);
+  check_close("img", got, img, ni, kk * U * kk * max_abs(col, nc), act_rtol(c->act, max_v));
+  bk->ops->release(bk, dimg);
+  bk->ops->release(bk, db);
+  bk->ops->release(bk, dcol);
+  free(img);
+  free(col);
+  free(b);
+  free(garbage);
+  free(got);
 }
 
 static void case_bias_act(vb_backend *bk, const op_case *c) {
@@ -871,13 +902,15 @@ static void build_cases(void) {
   add_case(case_range_checks, seed++, "range checks");
   add_case(case_fill, seed++, "fill");
 
-  /* Small shapes take CLBlast's direct kernel; the last four are above the size from
+  /* Small shapes take CLBlast's direct kernel; the last six are above the size from
    * which the CPU parameters (src/backend/opencl/cl_gemm_tuning.c) send GEMMs to the
    * indirect kernel, with edges that are not multiples of its 64x64 tiles, and the
-   * skinny shapes of the convolutions. */
-  const size_t shapes[][3] = {{13, 7, 67},    {1, 5, 3},     {33, 1, 129},
-                              {64, 50, 17},   {7, 9, 1},     {200, 70, 131},
-                              {513, 129, 65}, {1000, 9, 64}, {9, 64, 3000}};
+   * skinny shapes of the convolutions; the last two have sums long enough to run in
+   * k-chunks on CPUs (2048 each, then a shorter one). The bound (K+2)U holds for
+   * chunks too: a product passes through at most K+2 roundings either way. */
+  const size_t shapes[][3] = {{13, 7, 67},   {1, 5, 3},      {33, 1, 129},   {64, 50, 17},
+                              {7, 9, 1},     {200, 70, 131}, {513, 129, 65}, {1000, 9, 64},
+                              {9, 64, 3000}, {9, 64, 9000},  {70, 33, 4500}};
   const size_t n_shapes = !gemm ? 0 : small ? 5 : sizeof shapes / sizeof *shapes;
   for (size_t s = 0; s < n_shapes; s++)
     for (int t = 0; t < 4; t++)
@@ -944,7 +977,26 @@ static void build_cases(void) {
   } acts[] = {{VB_ACT_NONE, 0, -1, 1},         {VB_ACT_RELU, 0, -1, 1},
               {VB_ACT_LEAKY_RELU, 0.2, -1, 1}, {VB_ACT_LEAKY_RELU, 0.3, -1, 1},
               {VB_ACT_SIGMOID, 0, -12, 12},    {VB_ACT_TANH, 0, -6, 6}};
-  for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
+  const int n_acts = (int)(sizeof acts / sizeof *acts);
+
+  /* The fused conv-transpose output on every geometry, each with the activations
+   * in turn (sums of up to k*k entries of col: sigmoid and tanh saturate). */
+  for (int i = 0; i < ng; i++) {
+    const vb_patch_geom *g = &geoms[i];
+    const int a = i % n_acts;
+    op_case *c = add_case(case_col2im_bias_act, seed++,
+                          "col2im_bias_act %s img %dx%dx%d grid %dx%d k=%d stride=%d pad=%d "
+                          "batch=%d",
+                          act_name(acts[a].act), g->img_h, g->img_w, g->c, g->grid_h, g->grid_w,
+                          g->k, g->stride, g->pad, batches[i]);
+    c->geom = *g;
+    c->batch = batches[i];
+    c->act = acts[a].act;
+    c->alpha = acts[a].alpha;
+    c->lo = acts[a].lo / 2;
+    c->hi = acts[a].hi / 2;
+  }
+  for (int a = 0; a < n_acts; a++) {
     op_case *c = add_case(case_bias_act, seed++, "bias_act %s alpha=%g 37x19",
                           act_name(acts[a].act), acts[a].alpha);
     c->m = 37;
@@ -1093,6 +1145,7 @@ START_TEST(test_registry) {
   ck_assert_ptr_null(d.device_match);
   ck_assert_int_eq(d.gemm_indirect_min, 0);
   ck_assert_ptr_null(d.build_log);
+  ck_assert_int_eq(d.gemm_split_k, 0);
   ck_assert_ptr_null(vaecl_backend_create("cuda", NULL));
   ck_assert_msg(strstr(vaecl_last_error(), "opencl") && strstr(vaecl_last_error(), "cpu"),
                 "message lists the backends: %s", vaecl_last_error());
@@ -1133,7 +1186,9 @@ START_TEST(test_registry) {
 }
 END_TEST
 
-/* Profiling (OpenCL): every op that ran has a row; nothing is printed. */
+/* Profiling (OpenCL): every op that ran has a row per layer and shape, with the
+ * GEMM's FLOPs; launches and waits are counted; a reset clears both; nothing is
+ * printed. The cpu backend neither profiles nor counts. */
 START_TEST(test_profile) {
   vaecl_backend_options o = test_backend_options();
   o.profile = 1;
@@ -1141,28 +1196,56 @@ START_TEST(test_profile) {
   ck_assert_msg(b != NULL, "%s", vaecl_last_error());
   /* C apart from A and B: a GEMM that writes its input is a data race (Oclgrind). */
   vb_buf *x = alloc_floats(b, 64), *y = alloc_floats(b, 64);
+  b->ops->label(b, "enc.conv1", "fwd");
   CK_OP(b->ops->fill(b, x, 1.0f, 64));
   CK_OP(b->ops->fill(b, x, 2.0f, 64));
   const bool gemm = !no_gemm();
   if (gemm)
-    CK_OP(b->ops->gemm(b, false, false, 8, 8, 1, 1.0f, x, x, 0.0f, y));
+    CK_OP(b->ops->gemm(b, false, true, 8, 7, 1, 1.0f, x, x, 0.0f, y));
+  b->ops->label(b, "adam", "");
+  CK_OP(b->ops->fill(b, x, 2.0f, 64));
+  CK_OP(b->ops->fill(b, x, 2.0f, 63));
   CK_OP(b->ops->finish(b));
   vaecl_op_profile *rows;
   size_t n;
   CK_OP(vaecl_backend_profile(b, &rows, &n));
-  ck_assert_uint_eq(n, gemm ? 2 : 1);
+  ck_assert_uint_eq(n, gemm ? 4 : 3);
   ck_assert_str_eq(rows[0].op, "fill");
+  ck_assert_str_eq(rows[0].layer, "enc.conv1 fwd");
+  ck_assert_str_eq(rows[0].shape, "64");
   ck_assert_int_eq(rows[0].calls, 2);
+  const size_t r = gemm ? 2 : 1; /* the rows after the GEMM's */
   if (gemm) {
     ck_assert_str_eq(rows[1].op, "gemm (CLBlast)");
+    ck_assert_str_eq(rows[1].shape, "8x7x1 B^T");
     ck_assert_int_eq(rows[1].calls, 1);
-    ck_assert(rows[1].seconds >= 0);
+    ck_assert(rows[1].flops == 2 * 8 * 7 * 1);
   }
-  ck_assert(rows[0].seconds >= 0);
+  ck_assert_str_eq(rows[r].layer, "adam");
+  ck_assert_str_eq(rows[r + 1].shape, "63");
+  for (size_t i = 0; i < n; i++)
+    ck_assert(rows[i].seconds >= 0);
   free(rows);
+  vaecl_backend_counts c;
+  CK_OP(vaecl_backend_counts_get(b, &c));
+  ck_assert_int_eq(c.launches, gemm ? 5 : 4);
+  ck_assert_int_eq(c.host_syncs, 1);
+  CK_OP(vaecl_backend_profile_reset(b, 0));
+  CK_OP(b->ops->fill(b, x, 2.0f, 64));
+  CK_OP(vaecl_backend_profile(b, &rows, &n));
+  ck_assert_uint_eq(n, 0);
+  CK_OP(vaecl_backend_counts_get(b, &c));
+  ck_assert_int_eq(c.launches, 1);
+  ck_assert_int_eq(c.host_syncs, 0);
   b->ops->release(b, x);
   b->ops->release(b, y);
   b->ops->destroy(b);
+  vb_backend *cpu = vaecl_backend_create("cpu", NULL);
+  ck_assert_msg(cpu != NULL, "%s", vaecl_last_error());
+  CK_OP(vaecl_backend_counts_get(cpu, &c));
+  ck_assert_int_eq(c.launches, -1);
+  CK_OP(vaecl_backend_profile_reset(cpu, 1));
+  cpu->ops->destroy(cpu);
 }
 END_TEST
 

@@ -67,6 +67,25 @@ START_TEST(help_lists_commands) {
 }
 END_TEST
 
+/* bench --profile: the counts per step, and a table row per layer, op and shape. */
+START_TEST(bench_profile_names_layers_and_shapes) {
+  char *out;
+  const int rc = run("", "bench --batch 4 --steps 2 --warmup 1 --profile", &out);
+  ck_assert_msg(rc == 0, "exit %d:\n%s", rc, out);
+  const char *want[] = {"train step:",
+                        "launches (kernels and CLBlast calls)",
+                        "host waits",
+                        "layer            op",
+                        "dec.convt3 fwd   col2im",
+                        "image 28x28x1 grid 28x28 k3 s1 +bias,act",
+                        "enc.conv1 fwd    gemm (CLBlast)     784x64x9 ",
+                        "GFLOP counted per step"};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    ck_assert_msg(strstr(out, want[i]), "output lacks '%s':\n%s", want[i], out);
+  free(out);
+}
+END_TEST
+
 START_TEST(devices_lists_pocl) {
   expect("", "devices", 0, "0: ");
   /* PoCL's CPU device is classified as a CPU (not "other") and, alone, is the default */
@@ -467,6 +486,7 @@ int main(void) {
   tcase_add_test(tc, help_lists_commands);
   tcase_add_test(tc, devices_lists_pocl);
   tcase_add_test(tc, device_by_name);
+  tcase_add_test(tc, bench_profile_names_layers_and_shapes);
   tcase_add_test(tc, bad_arguments_name_the_problem);
   tcase_add_test(tc, missing_data_names_path_and_fix);
   tcase_add_test(tc, bad_device_names_the_fix);

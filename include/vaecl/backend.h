@@ -79,6 +79,10 @@ typedef struct vb_ops {
   /* img[batch, img_h, img_w, c] <- sum of every column entry that reads that pixel
    * (the adjoint of im2col); overwrites img. */
   int (*col2im)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
+  /* img = act(col2im(col) + bias[c]): a conv-transpose's output in one pass, the
+   * same as col2im followed by bias_act on img. */
+  int (*col2im_bias_act)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col,
+                         const vb_buf *bias, vb_act act, float alpha, vb_buf *img);
 
   /* y[rows, cols] = act(y + bias[cols]) in place; alpha is leaky_relu's slope. */
   int (*bias_act)(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act act,
@@ -138,6 +142,10 @@ typedef struct vb_ops {
   int (*mark)(vb_backend *, vb_mark **out);
   int (*wait_mark)(vb_backend *, vb_mark *);
   void (*destroy)(vb_backend *);
+
+  /* Optional (NULL: none): names the layer and pass whose ops follow, for the
+   * backend's profile; the backend copies the strings when it needs them. */
+  void (*label)(vb_backend *, const char *layer, const char *pass);
 } vb_ops;
 
 struct vb_backend {

@@ -40,6 +40,10 @@ typedef struct {
   int gemm_indirect_min;
   vaecl_build_log_fn build_log; /* OpenCL: NULL, or called with the build log */
   void *build_log_ctx;
+  int gemm_split_k; /* OpenCL on CPU devices: 1 GEMMs whose sum is much longer than their
+                       output is wide (weight gradients) run in k-chunks: faster on PoCL,
+                       but summed in another order; 0 (default) one CLBlast call per
+                       product, the reference recipe's bits */
 } vaecl_backend_options;
 
 vaecl_backend_options vaecl_backend_defaults(void);
@@ -60,17 +64,35 @@ const char *const *vaecl_backend_names(void);
 int vaecl_backend_list_devices(vaecl_device_info **out, size_t *count, char *unavailable,
                                size_t unavailable_size);
 
-/* Per-op wall times, gathered when the backend was created with options.profile.
- * Each row is one op (kernel, or "gemm (CLBlast)") that ran at least once. */
+/* Per-op wall times, gathered when the backend was created with options.profile
+ * (or since vaecl_backend_profile_reset turned it on). Each row is one op (kernel,
+ * or "gemm (CLBlast)") on one shape within one layer's pass, in first-run order. */
 typedef struct {
+  char layer[48]; /* "dec.convt3 fwd" (vb_ops.label), or "" */
   const char *op; /* static string */
+  char shape[64]; /* gemm "MxNxK" with "^T" on transposed operands, im2col/col2im
+                     "image HxWxC grid HxW kK sS", else the element count */
   long calls;
   double seconds; /* summed wall time, the op running alone on the device */
+  double flops;   /* summed floating-point operations (0 where not counted) */
 } vaecl_op_profile;
 
 /* Fills *rows with a malloc'd array (free() it) of *n rows; *n is 0 (and *rows NULL)
  * when profiling was off, nothing ran, or the backend does not profile (cpu). */
 int vaecl_backend_profile(vb_backend *, vaecl_op_profile **rows, size_t *n);
+/* Waits for the device, clears the profile rows and the counts, and turns
+ * profiling on (on != 0: every op then waits for the device) or off. A no-op on a
+ * backend that does not profile. */
+int vaecl_backend_profile_reset(vb_backend *, int on);
+
+/* Work submitted since the backend was created (or the last profile reset):
+ * launches are kernels enqueued plus CLBlast calls (one each, though CLBlast may
+ * run several kernels); host_syncs are the waits for the device (reads, writes,
+ * finish, wait_mark). -1 where the backend does not count (cpu). */
+typedef struct {
+  long launches, host_syncs;
+} vaecl_backend_counts;
+int vaecl_backend_counts_get(vb_backend *, vaecl_backend_counts *);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
  * vaecl_list_devices; -1 picks the first GPU, else the first device. */
 vb_backend *vb_opencl_create(const vaecl_backend_options *opts);
 int vb_opencl_profile(vb_backend *, vaecl_op_profile **rows, size_t *n);
+int vb_opencl_profile_reset(vb_backend *, int on);
+int vb_opencl_counts(vb_backend *, vaecl_backend_counts *);
 
 /* Plain C on the host (src/backend/cpu): one device, 0 (or -1). */
 vb_backend *vb_cpu_create(const vaecl_backend_options *opts);

@@ -14,11 +14,14 @@ typedef struct {
   int (*list_devices)(vaecl_device_info **out, size_t *count);
   /* NULL: the backend does not profile */
   int (*profile)(vb_backend *, vaecl_op_profile **rows, size_t *n);
+  int (*profile_reset)(vb_backend *, int on);
+  int (*counts)(vb_backend *, vaecl_backend_counts *);
 } backend_entry;
 
 static const backend_entry backends[] = {
-    {"opencl", vb_opencl_create, vaecl_list_devices, vb_opencl_profile},
-    {"cpu", vb_cpu_create, vb_cpu_list_devices, NULL},
+    {"opencl", vb_opencl_create, vaecl_list_devices, vb_opencl_profile, vb_opencl_profile_reset,
+     vb_opencl_counts},
+    {"cpu", vb_cpu_create, vb_cpu_list_devices, NULL, NULL, NULL},
 };
 enum { BACKEND_COUNT = sizeof backends / sizeof backends[0] };
 
@@ -36,6 +39,7 @@ vaecl_backend_options vaecl_backend_defaults(void) {
                                  .work_layout = VAECL_LAYOUT_AUTO,
                                  .profile = 0,
                                  .gemm_indirect_min = 0,
+                                 .gemm_split_k = 0,
                                  .build_log = NULL,
                                  .build_log_ctx = NULL};
 }
@@ -127,4 +131,19 @@ int vaecl_backend_profile(vb_backend *b, vaecl_op_profile **rows, size_t *n) {
     return vaecl_fail("internal error: vaecl_backend_profile without a backend");
   const backend_entry *e = find(b->ops->name);
   return e && e->profile ? e->profile(b, rows, n) : 0;
+}
+
+int vaecl_backend_profile_reset(vb_backend *b, int on) {
+  if (!b || !b->ops || !b->ops->name)
+    return vaecl_fail("internal error: vaecl_backend_profile_reset without a backend");
+  const backend_entry *e = find(b->ops->name);
+  return e && e->profile_reset ? e->profile_reset(b, on) : 0;
+}
+
+int vaecl_backend_counts_get(vb_backend *b, vaecl_backend_counts *out) {
+  *out = (vaecl_backend_counts){-1, -1};
+  if (!b || !b->ops || !b->ops->name)
+    return vaecl_fail("internal error: vaecl_backend_counts_get without a backend");
+  const backend_entry *e = find(b->ops->name);
+  return e && e->counts ? e->counts(b, out) : 0;
 }

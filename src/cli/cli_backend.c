@@ -46,7 +46,8 @@ int cli_check_environment(void) {
   return check_choice("VAECL_GEMM_TUNING", on_off, "on, off") ||
                  check_choice("VAECL_WORK_LAYOUT", layouts, "rows, channels") ||
                  check_choice("VAECL_PROFILE", zero_one, "0, 1") ||
-                 check_choice("VAECL_BUILD_LOG", zero_one, "0, 1")
+                 check_choice("VAECL_BUILD_LOG", zero_one, "0, 1") ||
+                 check_choice("VAECL_GEMM_SPLIT", on_off, "on, off")
              ? -1
              : 0;
 }
@@ -66,6 +67,8 @@ vb_backend *cli_backend_open(const cli_globals *g) {
   o.cache_dir = cache_dir(dir, sizeof dir);
   const char *tuning = getenv("VAECL_GEMM_TUNING");
   o.gemm_tuning = !(tuning && strcmp(tuning, "off") == 0);
+  const char *split = getenv("VAECL_GEMM_SPLIT");
+  o.gemm_split_k = split && strcmp(split, "on") == 0;
   const char *layout = getenv("VAECL_WORK_LAYOUT");
   if (layout && strcmp(layout, "rows") == 0)
     o.work_layout = VAECL_LAYOUT_ROWS;
@@ -98,10 +101,24 @@ void cli_backend_close(vb_backend *b) {
     double total = 0;
     for (size_t i = 0; i < n; i++)
       total += rows[i].seconds;
+    /* one line per op, over its shapes and layers (vaecl bench --profile has those) */
     fprintf(stderr, "vaecl profile on %s (ops run one at a time):\n", b->device_name);
-    for (size_t i = 0; i < n; i++)
-      fprintf(stderr, "  %-20s %7ld calls %9.3f s %5.1f%%\n", rows[i].op, rows[i].calls,
-              rows[i].seconds, total > 0 ? 100.0 * rows[i].seconds / total : 0.0);
+    for (size_t i = 0; i < n; i++) {
+      int seen = 0;
+      for (size_t j = 0; j < i; j++)
+        seen |= rows[j].op == rows[i].op;
+      if (seen)
+        continue;
+      long calls = 0;
+      double seconds = 0;
+      for (size_t j = i; j < n; j++)
+        if (rows[j].op == rows[i].op) {
+          calls += rows[j].calls;
+          seconds += rows[j].seconds;
+        }
+      fprintf(stderr, "  %-20s %7ld calls %9.3f s %5.1f%%\n", rows[i].op, calls, seconds,
+              total > 0 ? 100.0 * seconds / total : 0.0);
+    }
   }
   free(rows);
   b->ops->destroy(b);

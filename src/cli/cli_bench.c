@@ -11,11 +11,13 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/philox.h"
+#include <vaecl/backend_registry.h>
 #include <vaecl/graph.h>
 #include <vaecl/step_window.h>
 
 typedef struct {
   long batch, steps, warmup;
+  int profile;
   const char *model;
 } bench_args;
 
@@ -24,13 +26,21 @@ static int parse(int argc, char **argv, bench_args *a) {
     const char *opt = argv[i], *v;
     if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
       printf("usage: vaecl [--backend NAME] [--device N|NAME] bench [--model FILE] [--batch 128] "
-             "[--steps 20] [--warmup 3]\n\nTimes training steps (forward, loss, backward, "
-             "Adam) of a model (default: the reference model) on synthetic images of its "
-             "input size, and forward passes of the encoder alone, in one run; prints "
-             "milliseconds per step and images per second. Under mpirun, each rank takes its "
-             "part of the batch and the step time is split into compute, all-reduce and "
-             "update.\n");
+             "[--steps 20] [--warmup 3] [--profile]\n\nTimes training steps (forward, loss, "
+             "backward, Adam) of a model (default: the reference model) on synthetic images "
+             "of its input size, and forward passes of the encoder alone, in one run; prints "
+             "milliseconds per step and images per second, and the kernel launches and host "
+             "waits per step. Under mpirun, each rank takes its part of the batch and the step "
+             "time is split into compute, all-reduce and update.\n\n--profile: then runs the "
+             "steps again with every op timed alone (each waits for the device) and prints a "
+             "table per layer, op and shape: calls and ms per step, GFLOP/s, share of the step; "
+             "and the step's FLOPs against its unprofiled time (under mpirun: rank 0's part of "
+             "the batch, without the all-reduce).\n");
       exit(0);
+    }
+    if (!strcmp(opt, "--profile")) {
+      a->profile = 1;
+      continue;
     }
     if (!strcmp(opt, "--model")) {
       if (cli_option_value(argc, argv, &i, &a->model))
@@ -75,6 +85,60 @@ static void print_shard(const cli_dist *d, const bench_shard *sh, long steps, co
          d->ordered ? "rank-ordered MPI_Gather + MPI_Bcast" : "MPI_Allreduce");
 }
 
+static int by_time(const void *x, const void *y) {
+  const double a = ((const vaecl_op_profile *)x)->seconds,
+               b = ((const vaecl_op_profile *)y)->seconds;
+  return (a < b) - (a > b);
+}
+
+/* `steps` more training steps with every op timed alone, and the table. */
+static int profile_steps(vb_backend *be, vaecl_model *m, const vb_buf *images, int batch,
+                         const bench_args *a, double ms_step) {
+  const vaecl_adam_config adam = vaecl_adam_default();
+  int rc = vaecl_backend_profile_reset(be, 1);
+  for (long s = 0; rc == 0 && s < a->steps; s++)
+    rc = vaecl_model_train_step(m, images, batch, (uint64_t)(a->warmup + a->steps + s), &adam);
+  if (rc == 0)
+    rc = be->ops->finish(be);
+  vaecl_op_profile *rows = NULL;
+  size_t n = 0;
+  if (rc == 0)
+    rc = vaecl_backend_profile(be, &rows, &n);
+  if (rc == 0 && n == 0)
+    printf("\nprofile: the %s backend does not profile\n", be->ops->name);
+  if (rc != 0 || n == 0) {
+    free(rows);
+    return rc;
+  }
+  qsort(rows, n, sizeof *rows, by_time);
+  double total = 0, flops = 0;
+  for (size_t i = 0; i < n; i++) {
+    total += rows[i].seconds;
+    flops += rows[i].flops;
+  }
+  const double steps = (double)a->steps;
+  printf("\nprofile: %ld steps, every op timed alone (per step; GFLOP/s where FLOPs are "
+         "counted)\n",
+         a->steps);
+  printf("%-16s %-18s %-42s %6s %9s %8s %6s\n", "layer", "op", "shape", "calls", "ms", "GFLOP/s",
+         "share");
+  for (size_t i = 0; i < n; i++) {
+    const vaecl_op_profile *r = &rows[i];
+    char gflops[16] = "";
+    if (r->flops > 0 && r->seconds > 0)
+      snprintf(gflops, sizeof gflops, "%.1f", r->flops / r->seconds / 1e9);
+    printf("%-16s %-18s %-42s %6.1f %9.3f %8s %5.1f%%\n", r->layer, r->op, r->shape,
+           (double)r->calls / steps, 1e3 * r->seconds / steps, gflops,
+           total > 0 ? 100.0 * r->seconds / total : 0.0);
+  }
+  printf("total: %.2f ms/step with every op alone (%.2f ms/step unprofiled); %.3f GFLOP "
+         "counted per step (GEMMs and col2im sums): %.1f GFLOP/s at the unprofiled step time\n",
+         1e3 * total / steps, ms_step, flops / steps / 1e9,
+         ms_step > 0 ? flops / steps / (ms_step * 1e-3) / 1e9 : 0.0);
+  free(rows);
+  return vaecl_backend_profile_reset(be, 0);
+}
+
 static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a,
                const cli_dist *d) {
   bench_shard sh = {.part = (int)a->batch};
@@ -110,7 +174,8 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
   double t_step = 0, t_fwd = 0;
   vaecl_step_window window = vaecl_step_window_open(be);
   for (long s = 0; rc == 0 && s < a->warmup + a->steps; s++) {
-    if (s == a->warmup && (rc = be->ops->finish(be)) != 0)
+    if (s == a->warmup &&
+        ((rc = be->ops->finish(be)) != 0 || (rc = vaecl_backend_profile_reset(be, 0)) != 0))
       break;
     const double t0 = vaecl_seconds();
     if (s == a->warmup) {
@@ -125,6 +190,9 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
     rc = -1;
   if (rc == 0 && (rc = be->ops->finish(be)) == 0)
     t_step = vaecl_seconds() - t_step;
+  vaecl_backend_counts counts;
+  if (rc == 0)
+    rc = vaecl_backend_counts_get(be, &counts);
   /* encode() reads its result back, so each forward pass is timed to completion. */
   for (long s = 0; rc == 0 && s < a->warmup + a->steps; s++) {
     const double t0 = vaecl_seconds();
@@ -147,6 +215,11 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
     printf("ratio train step / encoder forward: %.2f\n", ms_step / ms_fwd);
     printf("epoch of 70,000 images at this speed: %.0f s\n",
            70000.0 / (double)a->batch * ms_step / 1e3);
+    if (counts.launches >= 0) /* the final finish counts as one of the steps' waits */
+      printf("per step: %.1f launches (kernels and CLBlast calls), %.2f host waits\n",
+             (double)counts.launches / a->steps, (double)counts.host_syncs / a->steps);
+    if (a->profile)
+      rc = profile_steps(be, m, images, sh.part, a, ms_step);
   }
   if (sh.open)
     shard_step_close(&sh.step);

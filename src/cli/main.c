@@ -37,6 +37,8 @@ static void usage(FILE *f) {
           "\n"
           "environment: VAECL_CACHE_DIR (compiled kernels; default $XDG_CACHE_HOME/vaecl or\n"
           "~/.cache/vaecl), VAECL_PROFILE=0|1 (time every op), VAECL_GEMM_TUNING=on|off,\n"
+          "VAECL_GEMM_SPLIT=off|on (on: long GEMM sums in chunks, faster on CPUs, other\n"
+          "rounding than the reference recipe's bits),\n"
           "VAECL_WORK_LAYOUT=rows|channels (comparisons and tests), VAECL_BUILD_LOG=0|1 (print\n"
           "the driver's build log of the kernels), VAECL_MPI_REDUCE=ordered (under mpirun:\n"
           "sum gradients in rank order); other values are refused.\n"

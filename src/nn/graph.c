@@ -185,9 +185,16 @@ static int check_batch(const vaecl_model *m, int batch) {
   return 0;
 }
 
+/* Tells a profiling backend which part of the step the next ops belong to. */
+static void label(const vaecl_model *m, const char *part, const char *pass) {
+  if (ops(m)->label)
+    ops(m)->label(m->be, part, pass);
+}
+
 /* Runs nodes [first, last) on x; *out gets the last node's output. */
 static int chain_forward(vaecl_model *m, int first, int last, const vb_buf *x, int batch) {
   for (int i = first; i < last; i++) {
+    label(m, m->nodes[i].name, "fwd");
     if (layer_forward(m->be, &m->nodes[i], x, batch) != 0)
       return -1;
     x = m->nodes[i].y;
@@ -250,28 +257,35 @@ int vaecl_model_compute_shard_gradients(vaecl_model *m, const vb_buf *images, in
   const float inv_batch = 1.0f / (float)whole;
   /* beta == 1 gives inv_batch exactly, as before beta existed */
   const float kl_scale = (float)((double)m->spec.kl_weight * (double)inv_batch);
-  if (encoder_forward(m, images, batch) != 0 ||
-      o->sample(m->be, n[H].y, m->eps, m->z, batch, L, first, m->seed, step) != 0 ||
+  if (encoder_forward(m, images, batch) != 0)
+    return -1;
+  label(m, "sampling", "fwd");
+  if (o->sample(m->be, n[H].y, m->eps, m->z, batch, L, first, m->seed, step) != 0 ||
       decoder_forward(m, batch) != 0)
     return -1;
   /* Loss = mean over the batch of (summed reconstruction loss + beta * summed KL). */
+  label(m, "loss", "");
   if (reconstruction_loss(m, images, pixels, inv_batch) != 0 ||
       o->accumulate(m->be, m->loss_sums, 0, m->loss_elem, pixels, inv_batch) != 0)
     return -1;
   for (int i = m->node_count - 1; i > H; i--) {
     vb_buf *dx = i > H + 1 ? n[i - 1].dy : m->dz;
     const vb_buf *x = i > H + 1 ? n[i - 1].y : m->z;
+    label(m, n[i].name, "bwd");
     if (layer_backward(m->be, &n[i], x, dx, batch) != 0)
       return -1;
   }
+  label(m, "sampling", "bwd");
   if (o->sample_kl_backward(m->be, n[H].y, m->eps, m->dz, n[H].dy, m->kl_elem, batch, L,
                             kl_scale) != 0 ||
       o->accumulate(m->be, m->loss_sums, 1, m->kl_elem, (size_t)batch * L, inv_batch) != 0)
     return -1;
-  for (int i = H; i >= 0; i--)
+  for (int i = H; i >= 0; i--) {
+    label(m, n[i].name, "bwd");
     if (layer_backward(m->be, &n[i], i > 0 ? n[i - 1].y : images, i > 0 ? n[i - 1].dy : NULL,
                        batch) != 0)
       return -1;
+  }
   return 0;
 }
 
@@ -290,6 +304,7 @@ int vaecl_model_apply_adam(vaecl_model *m, const vaecl_adam_config *adam) {
                           .beta1 = adam->beta1,
                           .beta2 = adam->beta2,
                           .epsilon = adam->epsilon};
+  label(m, "adam", "");
   for (size_t i = 0; i < vaecl_model_tensor_count(m); i++) {
     param *p = tensor(m, i);
     if (ops(m)->adam(m->be, p->value, p->grad, p->m, p->v, p->count, &s) != 0)

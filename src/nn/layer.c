@@ -160,9 +160,8 @@ int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
   default:
     rc = o->gemm(be, false, true, (size_t)batch * g->grid_h * g->grid_w, kk * l->out_c,
                  (size_t)l->in_c, 1.0f, x, l->w.value, 0.0f, l->col);
-    if (rc == 0)
-      rc = o->col2im(be, g, batch, l->col, l->y);
-    break;
+    return rc != 0 ? rc
+                   : o->col2im_bias_act(be, g, batch, l->col, l->b.value, l->act, l->alpha, l->y);
   }
   return rc != 0 ? rc : o->bias_act(be, l->y, l->b.value, rows, (size_t)l->out_c, l->act, l->alpha);
 }

@@ -204,10 +204,12 @@ static int cpu_im2col(vb_backend *be, const vb_patch_geom *g, int batch, const v
   return 0;
 }
 
-static int cpu_col2im(vb_backend *be, const vb_patch_geom *g, int batch, const vb_buf *col,
-                      vb_buf *img) {
-  (void)be;
-  if (patch_sizes("col2im", g, batch, img, col) != 0)
+/* col2im, then (when bias is not NULL) act(sum + bias[c]), still in double: one
+ * rounding per output. */
+static int col2im_sum(const vb_patch_geom *g, int batch, const vb_buf *col, const vb_buf *bias,
+                      vb_act act, float alpha, vb_buf *img) {
+  if (patch_sizes("col2im", g, batch, img, col) != 0 ||
+      (bias && check_floats(bias, (size_t)g->c, "col2im_bias_act", "bias") != 0))
     return -1;
   /* In double through the reference's own col2im: a copy of col, but one definition. */
   const size_t img_n = (size_t)batch * g->img_h * g->img_w * g->c;
@@ -224,11 +226,23 @@ static int cpu_col2im(vb_backend *be, const vb_patch_geom *g, int batch, const v
     src[i] = in[i];
   ref_col2im(g, batch, src, sum);
   free(src);
+  if (bias) {
+    const float *b = cfloats(bias);
+    for (size_t i = 0; i < img_n; i++)
+      sum[i] += b[i % (size_t)g->c];
+    ref_act_forward(img_n, act, alpha, sum);
+  }
   float *out = floats(img);
   for (size_t i = 0; i < img_n; i++)
     out[i] = (float)sum[i];
   free(sum);
   return 0;
+}
+
+static int cpu_col2im(vb_backend *be, const vb_patch_geom *g, int batch, const vb_buf *col,
+                      vb_buf *img) {
+  (void)be;
+  return col2im_sum(g, batch, col, NULL, VB_ACT_NONE, 0.0f, img);
 }
 
 /* ---- elementwise and reductions ------------------------------------------------- */
@@ -237,6 +251,14 @@ static int check_act(const char *op, vb_act act) {
   if (act < VB_ACT_NONE || act > VB_ACT_TANH)
     return vaecl_fail("internal error: cpu backend %s: unknown activation %d", op, (int)act);
   return 0;
+}
+
+static int cpu_col2im_bias_act(vb_backend *be, const vb_patch_geom *g, int batch, const vb_buf *col,
+                               const vb_buf *bias, vb_act act, float alpha, vb_buf *img) {
+  (void)be;
+  if (check_act("col2im_bias_act", act) != 0)
+    return -1;
+  return col2im_sum(g, batch, col, bias, act, alpha, img);
 }
 
 static int cpu_bias_act(vb_backend *be, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols,
@@ -500,6 +522,7 @@ static const vb_ops cpu_ops = {
     .gemm = cpu_gemm,
     .im2col = cpu_im2col,
     .col2im = cpu_col2im,
+    .col2im_bias_act = cpu_col2im_bias_act,
     .bias_act = cpu_bias_act,
     .act_backward = cpu_act_backward,
     .bias_grad = cpu_bias_grad,

@@ -18,16 +18,34 @@ int clb_fill(vb_backend *base, vb_buf *dst, float value, size_t count) {
 
 /* ---- GEMM ----------------------------------------------------------------------- */
 
-int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
-             const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
-  cl_backend *b = clb_as(base);
-  const size_t lda = ta ? m : k, ldb = tb ? k : n;
-  const double start = b->profile ? vaecl_seconds() : 0;
-  const CLBlastStatusCode s =
-      CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                   tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, 0, lda,
-                   bm->mem, 0, ldb, beta, c->mem, 0, n, &b->queue, NULL);
-  clb_profile_op(b, K_COUNT, start);
+/* Grows the GEMM temporary buffer to at least `bytes`. Work already queued keeps the
+ * old buffer alive (OpenCL releases it when those commands are done). */
+static int gemm_temp_reserve(cl_backend *b, size_t bytes) {
+  if (b->gemm_temp && b->gemm_temp->bytes >= bytes)
+    return 0;
+  clb_release(&b->base, b->gemm_temp);
+  b->gemm_temp = clb_alloc(&b->base, bytes);
+  return b->gemm_temp ? 0 : -1;
+}
+
+/* One CLBlast call on part of the product: vaecl's matrices are row-major, and
+ * CLBlast is asked for the same product in column-major, C^T = op(B)^T op(A)^T,
+ * because a row-major call makes CLBlast transpose A, B and C through extra copies.
+ * Each element is still the same sum over k in the same order. CLBlast's padded
+ * copies go to one temporary buffer that lives as long as the backend. */
+static int gemm_call(cl_backend *b, CLBlastTranspose op_a, CLBlastTranspose op_b, size_t m,
+                     size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem bm,
+                     size_t b_off, size_t ldb, float beta, cl_mem c) {
+  size_t temp = 0;
+  CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, op_b, op_a, n, m, k,
+                                                   b_off, ldb, a_off, lda, 0, n, &b->queue, &temp);
+  if (s == CLBlastSuccess && gemm_temp_reserve(b, temp) != 0)
+    return -1;
+  if (s == CLBlastSuccess)
+    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, op_b, op_a, n, m, k, alpha, bm, b_off,
+                                   ldb, a, a_off, lda, beta, c, 0, n, &b->queue, NULL,
+                                   b->gemm_temp->mem);
+  b->launches++;
   if (s != CLBlastSuccess) {
     char what[96];
     snprintf(what, sizeof what, "CLBlast SGEMM (%zux%zux%zu)", m, n, k);
@@ -36,12 +54,46 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
   return 0;
 }
 
+/* On CPUs (b->split_k), a product whose sum is much longer than its output is wide
+ * (the weight gradients: k = batch x pixels) runs as k-chunks added onto C: one
+ * long call streams operand strips through the caches once per output tile, and
+ * PoCL runs it 3-10x slower per FLOP. The chunks change the summation order, so
+ * they are opt-in (gemm_split_k = 1); the default, one call per product, keeps the
+ * reference recipe bit for bit. */
+int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+             const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
+  cl_backend *b = clb_as(base);
+  const size_t lda = ta ? m : k, ldb = tb ? k : n;
+  const CLBlastTranspose op_a = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
+  const CLBlastTranspose op_b = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+  if (clb_check_range(a, 0, m * k * sizeof(float), "gemm A") != 0 ||
+      clb_check_range(bm, 0, k * n * sizeof(float), "gemm B") != 0 ||
+      clb_check_range(c, 0, m * n * sizeof(float), "gemm C") != 0)
+    return -1;
+  clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%zux%zux%zu%s%s", m, n, k,
+                    ta ? " A^T" : "", tb ? " B^T" : "");
+  const double start = b->profile ? vaecl_seconds() : 0;
+  const size_t chunk = b->split_k && k >= 2 * b->split_k && k > 4 * m && k > 4 * n ? b->split_k : k;
+  int rc = 0;
+  size_t k0 = 0;
+  do { /* once when k is 0 */
+    const size_t kc = k - k0 < chunk ? k - k0 : chunk;
+    /* rows k0.. of a k-by-x operand, or columns k0.. of an x-by-k one */
+    rc = gemm_call(b, op_a, op_b, m, n, kc, alpha, a->mem, ta ? k0 * lda : k0, lda, bm->mem,
+                   tb ? k0 : k0 * ldb, ldb, k0 ? 1.0f : beta, c->mem);
+    k0 += kc;
+  } while (rc == 0 && k0 < k);
+  clb_profile_op(b, K_COUNT, start);
+  return rc;
+}
+
 /* ---- convolution patches --------------------------------------------------------- */
 
 /* im2col and col2im share their arguments; `rows` is the size of dimension 1 (patch
- * taps, or image pixels), dimension 0 the channels. */
+ * taps, or image pixels), dimension 0 the channels. col2im also adds the bias and
+ * applies the activation when act >= 0 (vb_act); -1 leaves the sums (bias unread). */
 static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in, cl_mem out,
-                    size_t rows) {
+                    size_t rows, cl_mem bias, int act, float alpha) {
   int r;
   if (clb_to_int(rows * (size_t)g->c, &r) != 0 || clb_to_int(rows, &r) != 0)
     return -1;
@@ -53,10 +105,16 @@ static int patch_op(cl_backend *b, int id, const vb_patch_geom *g, cl_mem in, cl
   const int span = b->rows_layout ? g->c : 1;
   const size_t global[2] = {(size_t)(g->c + span - 1) / (size_t)span, rows};
   const size_t local[2] = {b->rows_layout ? 1 : 0, span >= 16 ? 1 : 64}; /* few channels: rows */
-  return clb_launch_nd(b, id, global, local, 12,
-                       (karg[]){KARG(in), KARG(out), KARG(g->img_h), KARG(g->img_w), KARG(g->c),
-                                KARG(g->grid_h), KARG(g->grid_w), KARG(g->k), KARG(g->stride),
-                                KARG(g->pad), KARG(r), KARG(span)});
+  const double adds = id == K_COL2IM ? (double)g->grid_h * g->grid_w * g->k * g->k * g->c *
+                                           ((double)rows / ((double)g->img_h * g->img_w))
+                                     : 0;
+  clb_profile_shape(b, adds, "image %dx%dx%d grid %dx%d k%d s%d%s", g->img_h, g->img_w, g->c,
+                    g->grid_h, g->grid_w, g->k, g->stride, act >= 0 ? " +bias,act" : "");
+  const karg args[] = {KARG(in),        KARG(out),       KARG(g->img_h),  KARG(g->img_w),
+                       KARG(g->c),      KARG(g->grid_h), KARG(g->grid_w), KARG(g->k),
+                       KARG(g->stride), KARG(g->pad),    KARG(r),         KARG(span),
+                       KARG(bias),      KARG(act),       KARG(alpha)};
+  return clb_launch_nd(b, id, global, local, id == K_COL2IM ? 15 : 12, args);
 }
 
 int clb_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *img,
@@ -66,17 +124,31 @@ int clb_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf
   if (clb_check_range(col, 0, patches * g->c * sizeof(float), "im2col col") != 0 ||
       clb_check_range(img, 0, pixels * g->c * sizeof(float), "im2col img") != 0)
     return -1;
-  return patch_op(clb_as(base), K_IM2COL, g, img->mem, col->mem, patches);
+  return patch_op(clb_as(base), K_IM2COL, g, img->mem, col->mem, patches, NULL, -1, 0.0f);
+}
+
+static int col2im_op(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
+                     const vb_buf *bias, int act, float alpha, vb_buf *img) {
+  const size_t pixels = (size_t)batch * g->img_h * g->img_w;
+  const size_t patches = (size_t)batch * g->grid_h * g->grid_w * g->k * g->k;
+  if (clb_check_range(img, 0, pixels * g->c * sizeof(float), "col2im img") != 0 ||
+      clb_check_range(col, 0, patches * g->c * sizeof(float), "col2im col") != 0 ||
+      (bias && clb_check_range(bias, 0, (size_t)g->c * sizeof(float), "col2im bias") != 0))
+    return -1;
+  return patch_op(clb_as(base), K_COL2IM, g, col->mem, img->mem, pixels,
+                  bias ? bias->mem : col->mem, act, alpha);
 }
 
 int clb_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
                vb_buf *img) {
-  const size_t pixels = (size_t)batch * g->img_h * g->img_w;
-  const size_t patches = (size_t)batch * g->grid_h * g->grid_w * g->k * g->k;
-  if (clb_check_range(img, 0, pixels * g->c * sizeof(float), "col2im img") != 0 ||
-      clb_check_range(col, 0, patches * g->c * sizeof(float), "col2im col") != 0)
-    return -1;
-  return patch_op(clb_as(base), K_COL2IM, g, col->mem, img->mem, pixels);
+  return col2im_op(base, g, batch, col, NULL, -1, 0.0f, img);
+}
+
+int clb_col2im_bias_act(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,
+                        const vb_buf *bias, vb_act act, float alpha, vb_buf *img) {
+  if ((int)act < VB_ACT_NONE || act > VB_ACT_TANH)
+    return vaecl_fail("internal error: col2im_bias_act: unknown activation %d", (int)act);
+  return col2im_op(base, g, batch, col, bias, (int)act, alpha, img);
 }
 
 /* ---- elementwise and reductions ------------------------------------------------- */
@@ -89,6 +161,7 @@ int clb_bias_act(vb_backend *base, vb_buf *y, const vb_buf *bias, size_t rows, s
       clb_check_range(y, 0, rows * cols * sizeof(float), "bias_act y") != 0 ||
       clb_check_range(bias, 0, cols * sizeof(float), "bias_act bias") != 0)
     return -1;
+  clb_profile_shape(clb_as(base), 0, "%zux%zu", rows, cols);
   return clb_launch(
       clb_as(base), K_BIAS_ACT, rows * cols, 0, 6,
       (karg[]){KARG(y->mem), KARG(bias->mem), KARG(r), KARG(c), KARG(a), KARG(alpha)});
@@ -136,6 +209,7 @@ int clb_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t rows, s
   if (clb_to_int(rows * cols, &total) != 0 || clb_to_int(rows, &r) != 0 ||
       clb_to_int(cols, &c) != 0)
     return -1;
+  clb_profile_shape(b, 0, "%zux%zu", rows, cols);
   if (b->rows_layout)
     return bias_grad_two_pass(b, db, dy, r, c);
   const size_t local = b->reduce_local;

@@ -33,6 +33,15 @@ enum {
 };
 extern const char *const vaecl_cl_kernel_names[K_COUNT];
 
+/* One row of the profile: an op on one shape within one layer's pass. */
+typedef struct {
+  char layer[48];
+  const char *op; /* static */
+  char shape[64];
+  long calls;
+  double seconds, flops;
+} clb_prof_row;
+
 typedef struct {
   vb_backend base;
   cl_context ctx;
@@ -49,13 +58,18 @@ typedef struct {
    * channel (GPUs); vaecl_backend_options.work_layout overrides, so the tests on a
    * CPU exercise both. */
   int rows_layout;
-  vb_buf *scratch; /* partial sums of bias_grad_rows, grown on demand */
-  /* vaecl_backend_options.profile: wait after every op and add its wall time here
-   * (slows the run; for finding hot spots; read with vb_opencl_profile). Slot
-   * K_COUNT is GEMM. */
+  vb_buf *scratch;   /* partial sums of bias_grad_rows, grown on demand */
+  vb_buf *gemm_temp; /* CLBlast's padded and transposed matrices, grown on demand */
+  size_t split_k;    /* GEMMs with long sums run in k-chunks of this length; 0: never */
+  /* vaecl_backend_options.profile (or vb_opencl_profile_reset): wait after every op
+   * and add its wall time to its row (cl_profile.c; slows the run). The ops name
+   * their shape and FLOPs before launching, the graph the layer (clb_label). */
   int profile;
-  double op_seconds[K_COUNT + 1];
-  long op_calls[K_COUNT + 1];
+  clb_prof_row *prof;
+  size_t prof_n, prof_cap;
+  char prof_label[48], prof_shape[64];
+  double prof_flops;
+  long launches, syncs; /* kernel launches and CLBlast calls; host waits */
 } cl_backend;
 
 struct vb_buf {
@@ -64,9 +78,13 @@ struct vb_buf {
 };
 
 cl_backend *clb_as(vb_backend *b);
-/* Profiling: the time since start (vaecl_seconds, after draining the queue)
- * added to op's total when profiling is on. */
+/* Profiling (cl_profile.c): the time since start (vaecl_seconds, after draining the
+ * queue) added to op's row when profiling is on; op K_COUNT is GEMM. Ops call
+ * clb_profile_shape first (a no-op unless profiling) to name the shape and FLOPs. */
 void clb_profile_op(cl_backend *b, int op, double start);
+void clb_profile_shape(cl_backend *b, double flops, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void clb_label(vb_backend *, const char *layer, const char *pass);
 /* Records "<what> failed on <device>: ..." and returns -1. */
 int clb_fail(cl_backend *b, cl_int err, const char *what);
 
@@ -97,6 +115,8 @@ int clb_gemm(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float
              const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
 int clb_im2col(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
 int clb_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
+int clb_col2im_bias_act(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col,
+                        const vb_buf *bias, vb_act, float alpha, vb_buf *img);
 int clb_bias_act(vb_backend *, vb_buf *y, const vb_buf *bias, size_t rows, size_t cols, vb_act,
                  float alpha);
 int clb_act_backward(vb_backend *, vb_buf *dy, const vb_buf *y, size_t count, vb_act, float alpha);
