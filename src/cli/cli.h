@@ -8,6 +8,7 @@
 #include "cli/cli_dist.h"
 #include <vaecl/backend.h>
 #include <vaecl/checkpoint.h>
+#include <vaecl/evaluate.h>
 #include <vaecl/graph.h>
 #include <vaecl/idx.h>
 #include <vaecl/model_spec.h>
@@ -168,6 +169,10 @@ int cli_session_device(cli_session *, const cli_globals *, int batch);
 void cli_session_close(cli_session *);
 /* Prints "vaecl VERB: <the last error>" and returns code. */
 int cli_session_fail(const cli_session *, int code);
+/* vaecl_evaluate on the session's data with K samples from seed, showing progress as train
+ * does; scores and/or summary may be NULL. */
+int cli_session_evaluate(cli_session *, long samples, long seed, vaecl_image_score *scores,
+                         vaecl_eval_summary *summary);
 
 /* Output files: refused early (a directory, a missing folder, no permission); written
  * whole or not at all with util/atomic_file.h, so a failed run leaves no partial file. */

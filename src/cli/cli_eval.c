@@ -50,15 +50,7 @@ int cli_eval(const cli_globals *g, int argc, char **argv) {
         s.data.count, s.data_name, s.model_path, s.ck.epochs_done, samples, seed,
         s.be->device_name);
     fflush(stdout);
-    cli_progress p;
-    vaecl_eval_options o = vaecl_eval_defaults();
-    o.samples = (int)samples;
-    o.seed = (uint64_t)seed;
-    o.user = &p;
-    o.on_progress = cli_progress_images;
-    cli_progress_init(&p, "eval", &o.progress_interval);
-    rc = vaecl_evaluate(s.m, s.be, &s.data, &o, NULL, &sum);
-    cli_progress_end(&p);
+    rc = cli_session_evaluate(&s, samples, seed, NULL, &sum);
   }
   if (rc != 0) {
     rc = cli_session_fail(&s, 1);

@@ -136,15 +136,7 @@ int cli_score(const cli_globals *g, int argc, char **argv) {
   vaecl_image_score *sc = malloc(s.data.count * sizeof *sc);
   rc = sc ? cli_session_device(&s, g, 128) : vaecl_fail("out of host memory");
   if (rc == 0) {
-    cli_progress p;
-    vaecl_eval_options o = vaecl_eval_defaults();
-    o.samples = (int)samples;
-    o.seed = (uint64_t)seed;
-    o.user = &p;
-    o.on_progress = cli_progress_images;
-    cli_progress_init(&p, "score", &o.progress_interval);
-    rc = vaecl_evaluate(s.m, s.be, &s.data, &o, sc, NULL);
-    cli_progress_end(&p);
+    rc = cli_session_evaluate(&s, samples, seed, sc, NULL);
   }
   vaecl_atomic_file f;
   if (rc == 0 && (rc = vaecl_atomic_open(&f, out)) == 0) {

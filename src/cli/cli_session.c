@@ -96,3 +96,17 @@ void cli_progress_end(const cli_progress *p) {
     fflush(stderr);
   }
 }
+
+int cli_session_evaluate(cli_session *s, long samples, long seed, vaecl_image_score *scores,
+                         vaecl_eval_summary *summary) {
+  cli_progress p;
+  vaecl_eval_options o = vaecl_eval_defaults();
+  o.samples = (int)samples;
+  o.seed = (uint64_t)seed;
+  o.user = &p;
+  o.on_progress = cli_progress_images;
+  cli_progress_init(&p, s->verb, &o.progress_interval);
+  const int rc = vaecl_evaluate(s->m, s->be, &s->data, &o, scores, summary);
+  cli_progress_end(&p);
+  return rc;
+}
