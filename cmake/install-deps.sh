@@ -10,6 +10,7 @@ packages=(
   libpng-dev zlib1g-dev              # plots; the gzipped IDX files
   libjansson-dev                     # JSON: the header of safetensors checkpoints
   check                              # unit tests
+  clang libclang-rt-dev              # libFuzzer (tests/fuzz, cmake/run-fuzzers.sh)
   python3-numpy                      # tests/safetensors_read.py, an independent reader
   dataset-fashion-mnist              # the default data: /usr/share/datasets/fashion-mnist
 )
