@@ -45,6 +45,7 @@ run_one() {
 }
 export -f run_one
 export out seconds src
+# shellcheck disable=SC2016 # $1 is expanded by the inner bash, for each harness
 if ! printf '%s\n' "${fuzzers[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$1"' _ {}; then
   echo "run-fuzzers: a harness found a problem (see above)" >&2
   exit 1
