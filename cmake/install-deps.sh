@@ -11,7 +11,7 @@ packages=(
   libjansson-dev                     # JSON: the header of safetensors checkpoints
   check                              # unit tests
   oclgrind                           # OpenCL simulator: the kernels checked for races, bounds
-  clang                              # compile check of cl/*.cl as OpenCL C 1.2 and 3.0
+  clang libclang-rt-dev              # compile check of cl/*.cl; libFuzzer (tests/fuzz)
   python3-numpy                      # tests/safetensors_read.py, an independent reader
   libopenmpi-dev openmpi-bin         # MPI: data-parallel training under mpirun (optional)
   dataset-fashion-mnist              # the default data: /usr/share/datasets/fashion-mnist
