@@ -658,6 +658,8 @@ START_TEST(figures_name_their_axes) {
   /* a taller name than z[1] beside a short grid moves the grid down, so find it again */
   ck_assert_int_eq(im.w, a.width);
   free(im.px);
+  free(images);
+  images = grid_images(10, 28, 28); /* a grid of 10x10 cells needs its own images */
   ck_assert_int_eq(
       vaecl_plot_latent_grid_named(file, images, 10, 28, 28, 1, -1, 1, "z[3]", "z[17]"), 0);
   ck_assert_int_eq(vaecl_plot_latent_grid_layout(10, 28, 28, -1, 1, &a), 0);
