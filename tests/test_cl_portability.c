@@ -229,11 +229,11 @@ START_TEST(device_by_name_and_options) {
   ck_assert_int_eq(defaults, 1);
   /* The last characters of device 0's name, in upper case, select it. */
   char part[8] = "";
-  const size_t len = strlen(devs[0].name);
-  for (size_t i = 0; i < 4 && i < len; i++)
-    part[i] = (char)(devs[0].name[len - 4 + i] >= 'a' && devs[0].name[len - 4 + i] <= 'z'
-                         ? devs[0].name[len - 4 + i] - 32
-                         : devs[0].name[len - 4 + i]);
+  const size_t len = strlen(devs[0].name), from = len > 4 ? len - 4 : 0;
+  for (size_t i = 0; from + i < len; i++)
+    part[i] = (char)(devs[0].name[from + i] >= 'a' && devs[0].name[from + i] <= 'z'
+                         ? devs[0].name[from + i] - 32
+                         : devs[0].name[from + i]);
   vaecl_backend_options o = test_backend_options();
   o.device_match = part;
   log_seen seen = {0, ""};

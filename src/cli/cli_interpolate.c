@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "util/error.h"
+#include "util/pixels.h"
 #include <vaecl/evaluate.h>
 #include <vaecl/plot.h>
 
@@ -82,7 +83,7 @@ int cli_interpolate(const cli_globals *g, int argc, char **argv) {
       float *dst = img + (e ? (size_t)(cells - 1) : 0) * pixels;
       const uint8_t *src = s.data.pixels + (size_t)ends[e] * pixels;
       for (size_t p = 0; p < pixels; p++)
-        dst[p] = (float)src[p] * (1.0f / 255.0f);
+        dst[p] = vaecl_pixel_value(src[p]);
       snprintf(captions[e ? cells - 1 : 0], sizeof captions[0], "#%ld", ends[e]);
     }
     for (int i = 0; i < cells; i++) {

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/pixels.h"
 #include <vaecl/evaluate.h>
 #include <vaecl/plot.h>
 
@@ -82,7 +83,7 @@ static int draw_top(const cli_session *s, const vaecl_image_score *sc, int iwae,
   for (size_t k = 0; rc == 0 && k < shown; k++) {
     const uint8_t *src = s->data.pixels + order[k] * pixels;
     for (size_t p = 0; p < pixels; p++)
-      img[k * pixels + p] = (float)src[p] * (1.0f / 255.0f);
+      img[k * pixels + p] = vaecl_pixel_value(src[p]);
     tiles[k] = img + k * pixels;
     snprintf(text[k], sizeof text[0], "%.1f", score_of(&sc[order[k]]));
     captions[k] = text[k];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "util/error.h"
+#include "util/pixels.h"
 
 int vaecl_encode_images(vaecl_model *m, vb_backend *be, const vaecl_dataset *data, size_t first,
                         size_t count, float *stats) {
@@ -22,7 +23,7 @@ int vaecl_encode_images(vaecl_model *m, vb_backend *be, const vaecl_dataset *dat
     const size_t n = count - at < batch ? count - at : batch;
     const uint8_t *src = data->pixels + (first + at) * pixels;
     for (size_t i = 0; i < n * pixels; i++) /* as the device's gather_images does */
-      images[i] = (float)src[i] * (1.0f / 255.0f);
+      images[i] = vaecl_pixel_value(src[i]);
     rc = be->ops->write(be, dev, 0, images, n * pixels * sizeof *images);
     if (rc == 0)
       rc = vaecl_model_encode(m, dev, (int)n, stats + at * L2);

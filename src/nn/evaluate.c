@@ -9,6 +9,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/philox.h"
+#include "util/pixels.h"
 
 vaecl_eval_options vaecl_eval_defaults(void) {
   return (vaecl_eval_options){.samples = 64, .seed = 1};
@@ -57,14 +58,14 @@ static double image_nll(const evaluator *e, const uint8_t *bytes, const float *o
   double sum = 0;
   if (e->bernoulli) {
     for (size_t p = 0; p < e->D; p++) {
-      const double x = (float)bytes[p] * (1.0f / 255.0f), l = out[p];
+      const double x = vaecl_pixel_value(bytes[p]), l = out[p];
       sum += softplus(l) - x * l;
     }
     return sum;
   }
   const double inv_var = exp(-e->log_var), c = e->log_var + log(2.0 * 3.14159265358979323846);
   for (size_t p = 0; p < e->D; p++) {
-    const double d = (double)((float)bytes[p] * (1.0f / 255.0f)) - out[p];
+    const double d = (double)(vaecl_pixel_value(bytes[p])) - out[p];
     sum += 0.5 * (d * d * inv_var + c);
   }
   return sum;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "util/error.h"
+#include "util/pixels.h"
 
 int vaecl_validate(vaecl_model *m, vb_backend *be, const vaecl_dataset *data, int batch,
                    uint64_t seed, double *recon, double *kl) {
@@ -23,7 +24,7 @@ int vaecl_validate(vaecl_model *m, vb_backend *be, const vaecl_dataset *data, in
   for (size_t first = 0, k = 0; rc == 0 && first < data->count; first += (size_t)batch, k++) {
     const size_t n = data->count - first < (size_t)batch ? data->count - first : (size_t)batch;
     for (size_t i = 0; i < n * ppi; i++)
-      host[i] = (float)data->pixels[first * ppi + i] / 255.0f;
+      host[i] = vaecl_pixel_value(data->pixels[first * ppi + i]);
     double r = 0, q = 0;
     rc = be->ops->write(be, dev, 0, host, n * ppi * sizeof *host);
     if (rc == 0)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "util/error.h"
+#include <vaecl/evaluate.h>
 #include <vaecl/latent_stats.h>
 #include <vaecl/plot.h>
 
@@ -16,31 +17,24 @@ static int decoded_grid(vaecl_model *m, const char *path, int n, double extent, 
       (size_t)rows * (size_t)cols * (size_t)channels != pixels)
     return vaecl_fail("%s: images of %dx%dx%d do not match the model's %zu values an image", path,
                       rows, cols, channels, pixels);
-  float *z = calloc((size_t)n * L, sizeof *z);
-  float *row = malloc((size_t)n * pixels * sizeof *row);
+  /* All n*n latent points, row 0 the top (the largest z[dy]), decoded in one call. */
+  float *z = calloc((size_t)n * n * L, sizeof *z);
   float *grid = malloc((size_t)n * n * pixels * sizeof *grid);
-  int rc = z && row && grid ? 0 : vaecl_fail("out of host memory plotting %s", path);
-  /* One decoder pass per grid row; row 0 is the top, the largest z[1]. */
-  for (int r = 0; rc == 0 && r < n; r++) {
+  int rc = z && grid ? 0 : vaecl_fail("out of host memory plotting %s", path);
+  for (int r = 0; rc == 0 && r < n; r++)
     for (int col = 0; col < n; col++) {
       const double t = n > 1 ? (double)col / (n - 1) : 0.5, u = n > 1 ? (double)r / (n - 1) : 0.5;
-      z[(size_t)col * L + (size_t)dx] = (float)(-extent + 2 * extent * t);
+      float *zi = z + ((size_t)r * n + (size_t)col) * L;
+      zi[dx] = (float)(-extent + 2 * extent * t);
       if (L > 1)
-        z[(size_t)col * L + (size_t)dy] = (float)(extent - 2 * extent * u);
+        zi[dy] = (float)(extent - 2 * extent * u);
     }
-    /* in pieces when the model was made for batches smaller than a grid row */
-    const int piece = vaecl_model_max_batch(m);
-    for (int at = 0; rc == 0 && at < n; at += piece)
-      rc = vaecl_model_decode(m, z + (size_t)at * L, n - at < piece ? n - at : piece,
-                              row + (size_t)at * pixels);
-    for (size_t i = 0; rc == 0 && i < (size_t)n * pixels; i++)
-      grid[(size_t)r * n * pixels + i] = row[i];
-  }
+  if (rc == 0)
+    rc = vaecl_decode_many(m, z, (size_t)n * n, grid);
   if (rc == 0)
     rc = vaecl_plot_latent_grid_named(path, grid, n, rows, cols, channels, -extent, extent, xlabel,
                                       ylabel);
   free(z);
-  free(row);
   free(grid);
   return rc;
 }
@@ -53,33 +47,16 @@ int vaecl_plot_decoded_grid(vaecl_model *m, const char *path, int n, double exte
 /* The encoder's means and log-variances of every image: *stats[count, 2*latent]. */
 static int encode_all(vaecl_model *m, vb_backend *be, const vaecl_dataset *data, const char *path,
                       float **stats_out) {
-  const int batch = vaecl_model_max_batch(m);
-  const size_t pixels = vaecl_model_image_size(m);
   const size_t L2 = 2 * (size_t)vaecl_model_get_spec(m)->latent;
-  *stats_out = NULL;
-  if (vaecl_dataset_image_size(data) != pixels)
-    return vaecl_fail("%s: the data's %dx%dx%d images do not fit the model (%zu values an image)",
-                      path, data->rows, data->cols, data->channels, pixels);
-  float *images = malloc((size_t)batch * pixels * sizeof *images);
   float *stats = malloc((data->count ? data->count : 1) * L2 * sizeof *stats);
-  vb_buf *dev = images ? be->ops->alloc(be, (size_t)batch * pixels * sizeof *images) : NULL;
-  int rc = images && stats && dev ? 0 : -1;
-  if (rc != 0 && (!images || !stats))
-    vaecl_fail("out of host memory plotting %s", path);
-  for (size_t first = 0; rc == 0 && first < data->count; first += (size_t)batch) {
-    const size_t n = data->count - first < (size_t)batch ? data->count - first : (size_t)batch;
-    for (size_t i = 0; i < n * pixels; i++)
-      images[i] = (float)data->pixels[first * pixels + i] / 255.0f;
-    rc = be->ops->write(be, dev, 0, images, n * pixels * sizeof *images);
-    if (rc == 0)
-      rc = vaecl_model_encode(m, dev, (int)n, stats + first * L2);
-  }
-  be->ops->release(be, dev);
-  free(images);
-  if (rc != 0)
+  int rc = stats ? vaecl_encode_images(m, be, data, 0, data->count, stats)
+                 : vaecl_fail("out of host memory plotting %s", path);
+  if (rc != 0) {
+    vaecl_fail_context("%s: ", path);
     free(stats);
-  else
-    *stats_out = stats;
+    stats = NULL;
+  }
+  *stats_out = stats;
   return rc;
 }
 

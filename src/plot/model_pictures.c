@@ -6,6 +6,7 @@
 
 #include "util/error.h"
 #include "util/philox.h"
+#include "util/pixels.h"
 #include <vaecl/evaluate.h>
 #include <vaecl/plot.h>
 
@@ -62,7 +63,7 @@ int vaecl_picture_reconstructions(vaecl_model *m, vb_backend *be, const vaecl_da
     const size_t r = i / (size_t)cols, c = i % (size_t)cols;
     const uint8_t *src = data->pixels + (first + i) * pixels;
     for (size_t p = 0; p < pixels; p++)
-      orig[i * pixels + p] = (float)src[p] * (1.0f / 255.0f);
+      orig[i * pixels + p] = vaecl_pixel_value(src[p]);
     tiles[2 * r * (size_t)cols + c] = orig + i * pixels;
     tiles[(2 * r + 1) * (size_t)cols + c] = decoded + i * pixels;
   }

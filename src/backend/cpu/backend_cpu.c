@@ -481,7 +481,7 @@ static int cpu_gather_images(vb_backend *be, const vb_buf *pixels, const vb_buf 
       return -1;
     const unsigned char *src = pixels->data + (size_t)img * pixels_per_image;
     for (size_t p = 0; p < pixels_per_image; p++)
-      O[i * pixels_per_image + p] = (float)(src[p] / 255.0);
+      O[i * pixels_per_image + p] = (float)(src[p] / 255.0); /* exact: rounded once */
   }
   return 0;
 }

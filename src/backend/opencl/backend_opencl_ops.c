@@ -207,8 +207,11 @@ int clb_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t rows, s
   cl_backend *b = clb_as(base);
   int r, c, total;
   if (clb_to_int(rows * cols, &total) != 0 || clb_to_int(rows, &r) != 0 ||
-      clb_to_int(cols, &c) != 0)
+      clb_to_int(cols, &c) != 0 || clb_check_range(db, 0, cols * sizeof(float), "bias_grad db") ||
+      clb_check_range(dy, 0, rows * cols * sizeof(float), "bias_grad dy"))
     return -1;
+  if (rows == 0 || cols == 0) /* nothing to sum (and no zero-sized chunks below) */
+    return rows == 0 && cols > 0 ? clb_fill(base, db, 0.0f, cols) : 0;
   clb_profile_shape(b, 0, "%zux%zu", rows, cols);
   if (b->rows_layout)
     return bias_grad_two_pass(b, db, dy, r, c);
