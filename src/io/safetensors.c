@@ -35,16 +35,9 @@ static int host_is_little_endian(void) {
   return b[0] == 1;
 }
 
-/* zlib's crc32 takes uInt lengths: feed it in pieces. */
+/* crc32_z takes a size_t length (zlib >= 1.2.9). */
 static uLong crc_update(uLong crc, const void *bytes, size_t n) {
-  const uint8_t *p = bytes;
-  while (n > 0) {
-    const size_t chunk = n < (1u << 30) ? n : (1u << 30);
-    crc = crc32(crc, p, (uInt)chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return crc;
+  return crc32_z(crc, bytes, n);
 }
 
 /* Visits a tensor's data as little-endian bytes, a chunk at a time. */

@@ -41,19 +41,13 @@ vaecl_adam_config vaecl_adam_default(void) {
 
 /* ---- construction ---------------------------------------------------------------- */
 
-static void release_param(vb_backend *be, param *p) {
-  vb_buf *bufs[] = {p->value, p->grad, p->m, p->v};
-  for (int i = 0; i < 4; i++)
-    be->ops->release(be, bufs[i]);
-}
-
 void vaecl_model_destroy(vaecl_model *m) {
   if (!m)
     return;
   for (int i = 0; m->nodes && i < m->node_count; i++)
     layer_release(m->be, &m->nodes[i]);
   free(m->nodes);
-  release_param(m->be, &m->log_var);
+  layer_release_param(m->be, &m->log_var);
   vb_buf *bufs[] = {m->eps,     m->z,        m->dz,        m->loss_elem,
                     m->kl_elem, m->dlv_elem, m->loss_sums, m->eval_sums};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)

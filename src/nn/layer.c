@@ -133,7 +133,7 @@ int layer_alloc(vb_backend *be, layer *l, const char *name, int max_batch, uint6
   return 0;
 }
 
-static void release_param(vb_backend *be, param *p) {
+void layer_release_param(vb_backend *be, param *p) {
   vb_buf *bufs[] = {p->value, p->grad, p->m, p->v};
   for (int i = 0; i < 4; i++)
     be->ops->release(be, bufs[i]);
@@ -207,8 +207,8 @@ int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int ba
 }
 
 void layer_release(vb_backend *be, layer *l) {
-  release_param(be, &l->w);
-  release_param(be, &l->b);
+  layer_release_param(be, &l->w);
+  layer_release_param(be, &l->b);
   be->ops->release(be, l->col);
   be->ops->release(be, l->y);
   be->ops->release(be, l->dy);

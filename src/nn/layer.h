@@ -48,6 +48,8 @@ void layer_init_dense(layer *, int in, int out, vb_act act, float alpha);
 int layer_alloc(vb_backend *, layer *, const char *name, int max_batch, uint64_t seed,
                 uint64_t stream);
 void layer_release(vb_backend *, layer *);
+/* Releases a parameter's value, gradient and Adam moments (NULL ones are skipped). */
+void layer_release_param(vb_backend *, param *);
 
 /* y = act(op(x) + b) for batch images. */
 int layer_forward(vb_backend *, layer *, const vb_buf *x, int batch);

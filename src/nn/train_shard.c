@@ -65,14 +65,7 @@ int shard_agree(shard_step *s, const uint64_t *values, const char *const *names,
 }
 
 static uint32_t crc(const void *data, size_t size) {
-  uLong c = crc32(0L, Z_NULL, 0);
-  for (const Bytef *p = data; size > 0;) { /* zlib takes uInt lengths */
-    const uInt n = size > 0x40000000u ? 0x40000000u : (uInt)size;
-    c = crc32(c, p, n);
-    p += n;
-    size -= n;
-  }
-  return (uint32_t)c;
+  return (uint32_t)crc32_z(crc32(0L, Z_NULL, 0), data, size); /* size_t length: zlib >= 1.2.9 */
 }
 
 int shard_check_setup(shard_step *s, vaecl_model *m, const vaecl_dataset *data,

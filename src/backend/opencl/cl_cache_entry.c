@@ -6,16 +6,8 @@
 
 static const unsigned char magic[8] = {'V', 'A', 'E', 'C', 'L', 'K', 'C', 1};
 
-/* zlib's crc32 takes a uInt length: feed large payloads in pieces. */
 static uint32_t checksum(const unsigned char *p, size_t n) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  while (n > 0) {
-    const uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
-    crc = crc32(crc, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return (uint32_t)crc;
+  return (uint32_t)crc32_z(crc32(0L, Z_NULL, 0), p, n); /* size_t length: zlib >= 1.2.9 */
 }
 
 static void put_le(unsigned char *p, uint64_t v, int bytes) {
