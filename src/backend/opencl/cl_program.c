@@ -14,9 +14,9 @@
 
 #include "backend/opencl/cl_cache_entry.h"
 #include "backend/opencl/cl_util.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/read_file.h"
-#include "util/temp_files.h"
 
 static uint64_t fnv1a(uint64_t h, const char *s) {
   for (; *s; s++)
@@ -64,24 +64,21 @@ static int cache_path(cl_device_id dev, const char *dir, const char *source, con
   return (n > 0 && (size_t)n < size) ? 0 : -1;
 }
 
-/* Writes header and payload to a temporary name, flushes them to disk, then renames:
- * concurrent runs never see half a file, and a crash never leaves a renamed entry
- * whose data is not on disk. Failures only cost the next run a compile. */
+/* Written whole or not at all (util/atomic_file.h): concurrent runs never see half a file,
+ * and a crash never leaves a renamed entry whose data is not on disk. Best effort: a
+ * failure only costs the next run a compile. */
 static void write_entry(const char *path, const unsigned char *payload, size_t size) {
-  char tmp[4200];
   unsigned char header[VAECL_KCACHE_HEADER_SIZE];
-  if (vaecl_temp_path(path, tmp, sizeof tmp) != 0)
-    return;
-  (void)vaecl_remove_stale_temps(path);
   vaecl_kcache_header(payload, size, header);
-  FILE *f = fopen(tmp, "wb");
-  if (!f)
+  vaecl_atomic_file out;
+  if (vaecl_atomic_open(&out, path) != 0)
     return;
-  int ok = fwrite(header, 1, sizeof header, f) == sizeof header &&
-           fwrite(payload, 1, size, f) == size && fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = fclose(f) == 0 && ok;
-  if (!ok || rename(tmp, path) != 0)
-    (void)remove(tmp);
+  errno = 0;
+  const int err = fwrite(header, 1, sizeof header, out.f) == sizeof header &&
+                          fwrite(payload, 1, size, out.f) == size
+                      ? 0
+                      : (errno ? errno : EIO);
+  (void)vaecl_atomic_commit(&out, err);
 }
 
 static int build_log_fail(cl_program program, cl_device_id dev, cl_int err) {
