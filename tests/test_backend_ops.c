@@ -902,15 +902,21 @@ static void build_cases(void) {
   add_case(case_range_checks, seed++, "range checks");
   add_case(case_fill, seed++, "fill");
 
-  /* Small shapes take CLBlast's direct kernel; the last six are above the size from
-   * which the CPU parameters (src/backend/opencl/cl_gemm_tuning.c) send GEMMs to the
-   * indirect kernel, with edges that are not multiples of its 64x64 tiles, and the
-   * skinny shapes of the convolutions; the last two have sums long enough to run in
-   * k-chunks on CPUs (2048 each, then a shorter one). The bound (K+2)U holds for
-   * chunks too: a product passes through at most K+2 roundings either way. */
+  /* Small shapes take CLBlast's direct kernel; {200,70,131}..{70,33,4500} are above
+   * the size from which the CPU parameters (src/backend/opencl/cl_gemm_tuning.c) send
+   * GEMMs to the indirect kernel, with edges that are not multiples of its 64x64
+   * tiles, and the skinny shapes of the convolutions; {9,64,9000} and {70,33,4500}
+   * have sums long enough to run in k-chunks on CPUs (2048 each, then a shorter one).
+   * On CPU devices every shape with a side or sum of at most 16 takes cl/gemm_thin.cl
+   * instead: lanes along columns ({1000,9,64}, {21,70,10}: a partial block of 8) or
+   * along rows ({13,7,67}, {33,1,129}, {300,3,700}), partial tiles of 8 rows; the
+   * test_backend_ops_gpu_gemm run (CLBlast's defaults) gives the same shapes to
+   * CLBlast. The bound (K+2)U holds for every path: a product passes through at most
+   * K+2 roundings either way. */
   const size_t shapes[][3] = {{13, 7, 67},   {1, 5, 3},      {33, 1, 129},   {64, 50, 17},
                               {7, 9, 1},     {200, 70, 131}, {513, 129, 65}, {1000, 9, 64},
-                              {9, 64, 3000}, {9, 64, 9000},  {70, 33, 4500}};
+                              {9, 64, 3000}, {9, 64, 9000},  {70, 33, 4500}, {300, 3, 700},
+                              {21, 70, 10}};
   const size_t n_shapes = !gemm ? 0 : small ? 5 : sizeof shapes / sizeof *shapes;
   for (size_t s = 0; s < n_shapes; s++)
     for (int t = 0; t < 4; t++)
@@ -1216,7 +1222,9 @@ START_TEST(test_profile) {
   ck_assert_int_eq(rows[0].calls, 2);
   const size_t r = gemm ? 2 : 1; /* the rows after the GEMM's */
   if (gemm) {
-    ck_assert_str_eq(rows[1].op, "gemm (CLBlast)");
+    /* CLBlast, or the thin-product kernel on CPU devices */
+    ck_assert_msg(!strcmp(rows[1].op, "gemm (CLBlast)") || !strcmp(rows[1].op, "gemm (thin)"),
+                  "GEMM row named %s", rows[1].op);
     ck_assert_str_eq(rows[1].shape, "8x7x1 B^T");
     ck_assert_int_eq(rows[1].calls, 1);
     ck_assert(rows[1].flops == 2 * 8 * 7 * 1);

@@ -32,7 +32,11 @@ const char *const vaecl_cl_kernel_names[K_COUNT] = {"fill",
                                                     "sample",
                                                     "sample_kl_backward",
                                                     "adam",
-                                                    "gather_images"};
+                                                    "gather_images",
+                                                    "gemm_thin_unit_lanes",
+                                                    "gemm_thin_strided_lanes",
+                                                    "gemm_thin_unit_lanes_rows",
+                                                    "gemm_thin_strided_lanes_rows"};
 
 cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;
@@ -353,6 +357,8 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
   /* 2048: a multiple of the CPU parameters' 32-deep k tiles; shorter chunks cost
    * more calls, longer ones more cache misses (measured on PoCL, 2 cores) */
   b->split_k = opts->gemm_split_k && cpu ? 2048 : 0;
+  /* with vaecl's CPU GEMM parameters only: tuning off stands for a GPU's CLBlast */
+  b->thin_gemm = cpu && opts->gemm_tuning;
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
   b->ctx = clCreateContext(props, 1, &b->dev, NULL, NULL, &err);

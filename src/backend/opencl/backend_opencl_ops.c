@@ -60,6 +60,44 @@ static int gemm_call(cl_backend *b, CLBlastTranspose op_a, CLBlastTranspose op_b
  * PoCL runs it 3-10x slower per FLOP. The chunks change the summation order, so
  * they are opt-in (gemm_split_k = 1); the default, one call per product, keeps the
  * reference recipe bit for bit. */
+/* A product with a side or a sum of at most this length is thin (cl/gemm_thin.cl). */
+#define THIN_GEMM_MAX 16
+
+/* C = alpha op(A) op(B) + beta C in cl/gemm_thin.cl. vaecl's matrices are row-major:
+ * A(i,kk) is a[i*k + kk] (ta: a[kk*m + i]), B(kk,j) is b[kk*n + j] (tb: b[j*k + kk]).
+ * Lanes run along C's columns j unless C has fewer than 8 of them and more rows. */
+static int gemm_thin(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+                     cl_mem a, cl_mem bm, float beta, cl_mem c) {
+  int M, N, K;
+  if (clb_to_int(m * k, &M) != 0 || clb_to_int(k * n, &N) != 0 || clb_to_int(m * n, &K) != 0 ||
+      clb_to_int(m, &M) != 0 || clb_to_int(n, &N) != 0 || clb_to_int(k, &K) != 0)
+    return -1;
+  const bool along_columns = n >= 8 || n >= m;
+  int lk, lp, P, tq, tk, Q, cq, cp;
+  cl_mem lanes, tiles;
+  if (along_columns) { /* lanes B(kk, j), tiles A(i, kk) */
+    lanes = bm, lk = tb ? 1 : N, lp = tb ? K : 1, P = N;
+    tiles = a, tq = ta ? 1 : K, tk = ta ? M : 1, Q = M;
+    cq = N, cp = 1;
+  } else { /* lanes A(i, kk), tiles B(kk, j) */
+    lanes = a, lk = ta ? M : 1, lp = ta ? 1 : K, P = M;
+    tiles = bm, tq = tb ? K : 1, tk = tb ? 1 : N, Q = N;
+    cq = 1, cp = N;
+  }
+  const int id = K_GEMM_THIN_UNIT_LANES + (lp != 1) + 2 * (cp != 1);
+  /* Groups of one column of work-items, as tall as keeps 16 or more groups: PoCL
+   * gives each group to one thread, and the thinnest products have few work-items. */
+  const size_t global[2] = {((size_t)P + 7) / 8, ((size_t)Q + 7) / 8};
+  size_t tall = 1;
+  while (tall < 16 && global[0] * (global[1] / (2 * tall)) >= 16)
+    tall *= 2;
+  const size_t local[2] = {1, tall};
+  const karg args[] = {KARG(lanes), KARG(lk), KARG(lp),    KARG(P),   KARG(tiles),
+                       KARG(tq),    KARG(tk), KARG(Q),     KARG(c),   KARG(cq),
+                       KARG(cp),    KARG(K),  KARG(alpha), KARG(beta)};
+  return clb_launch_nd(b, id, global, local, 14, args);
+}
+
 int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
              const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
   cl_backend *b = clb_as(base);
@@ -73,6 +111,10 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%zux%zux%zu%s%s", m, n, k,
                     ta ? " A^T" : "", tb ? " B^T" : "");
   const double start = b->profile ? vaecl_seconds() : 0;
+  if (b->thin_gemm && k > 0 && (m <= THIN_GEMM_MAX || n <= THIN_GEMM_MAX || k <= THIN_GEMM_MAX)) {
+    return gemm_thin(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta,
+                     c->mem); /* profiled by the launch */
+  }
   const size_t chunk = b->split_k && k >= 2 * b->split_k && k > 4 * m && k > 4 * n ? b->split_k : k;
   int rc = 0;
   size_t k0 = 0;

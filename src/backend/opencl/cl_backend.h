@@ -29,6 +29,10 @@ enum {
   K_SAMPLE_KL_BACKWARD,
   K_ADAM,
   K_GATHER_IMAGES,
+  K_GEMM_THIN_UNIT_LANES, /* the four layouts of cl/gemm_thin.cl, in this order */
+  K_GEMM_THIN_STRIDED_LANES,
+  K_GEMM_THIN_UNIT_LANES_ROWS,
+  K_GEMM_THIN_STRIDED_LANES_ROWS,
   K_COUNT
 };
 extern const char *const vaecl_cl_kernel_names[K_COUNT];
@@ -61,6 +65,7 @@ typedef struct {
   vb_buf *scratch;   /* partial sums of bias_grad_rows, grown on demand */
   vb_buf *gemm_temp; /* CLBlast's padded and transposed matrices, grown on demand */
   size_t split_k;    /* GEMMs with long sums run in k-chunks of this length; 0: never */
+  int thin_gemm;     /* GEMMs with a side or sum of at most 16 run in cl/gemm_thin.cl */
   /* vaecl_backend_options.profile (or vb_opencl_profile_reset): wait after every op
    * and add its wall time to its row (cl_profile.c; slows the run). The ops name
    * their shape and FLOPs before launching, the graph the layer (clb_label). */

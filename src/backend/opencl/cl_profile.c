@@ -12,6 +12,8 @@
 #include "util/error.h"
 
 static const char *op_name(int op) {
+  if (op >= K_GEMM_THIN_UNIT_LANES && op <= K_GEMM_THIN_STRIDED_LANES_ROWS)
+    return "gemm (thin)"; /* one row whichever layout */
   return op < K_COUNT ? vaecl_cl_kernel_names[op] : "gemm (CLBlast)";
 }
 
