@@ -893,7 +893,8 @@ static int no_gemm(void) {
 
 /* Under VAECL_TEST_SMALL (Oclgrind) the cases keep every code path with fewer
  * elements: the first five GEMM shapes (with VAECL_TEST_GEMM_INDIRECT=16, three
- * take CLBlast's indirect kernel and two its direct one), no 28x28 image, no
+ * take CLBlast's indirect kernel and two its direct one; with vaecl's kernels, four
+ * the thin kernel in both lane directions and one the block kernel), no 28x28 image, no
  * reduction over more than 4096 elements. */
 static void build_cases(void) {
   const int small = test_small_shapes(), gemm = !no_gemm();
@@ -902,17 +903,17 @@ static void build_cases(void) {
   add_case(case_range_checks, seed++, "range checks");
   add_case(case_fill, seed++, "fill");
 
-  /* Small shapes take CLBlast's direct kernel; {200,70,131}..{70,33,4500} are above
-   * the size from which the CPU parameters (src/backend/opencl/cl_gemm_tuning.c) send
-   * GEMMs to the indirect kernel, with edges that are not multiples of its 64x64
-   * tiles, and the skinny shapes of the convolutions; {9,64,9000} and {70,33,4500}
-   * have sums long enough to run in k-chunks on CPUs (2048 each, then a shorter one).
-   * On CPU devices every shape with a side or sum of at most 16 takes cl/gemm_thin.cl
-   * instead: lanes along columns ({1000,9,64}, {21,70,10}: a partial block of 8) or
-   * along rows ({13,7,67}, {33,1,129}, {300,3,700}), partial tiles of 8 rows; the
-   * test_backend_ops_gpu_gemm run (CLBlast's defaults) gives the same shapes to
-   * CLBlast. The bound (K+2)U holds for every path: a product passes through at most
-   * K+2 roundings either way. */
+  /* On CPU devices every shape runs in vaecl's kernels: those with a side or sum of
+   * at most 16 in cl/gemm_thin.cl, with lanes along columns ({1000,9,64}, {21,70,10}:
+   * a partial block of 8) or along rows ({13,7,67}, {33,1,129}, {300,3,700}) and
+   * partial tiles; the others ({64,50,17}, {200,70,131}, {513,129,65}, {70,33,4500})
+   * in cl/gemm_block.cl, with partial lane blocks and row tiles, and B transposed
+   * first when tb. The test_backend_ops_gpu_gemm run gives every shape to CLBlast:
+   * small ones to its direct kernel, {200,70,131} on to its indirect one, with edges
+   * that are not multiples of its tiles; in test_backend_ops_gemm_split the long sums
+   * ({9,64,3000}: 5 parts; {9,64,9000}: 17 and a rest; {70,33,4500}: 8 and a rest)
+   * are split. The bound (K+2)U holds for every path: a product passes through at
+   * most K+2 roundings either way. */
   const size_t shapes[][3] = {{13, 7, 67},   {1, 5, 3},      {33, 1, 129},   {64, 50, 17},
                               {7, 9, 1},     {200, 70, 131}, {513, 129, 65}, {1000, 9, 64},
                               {9, 64, 3000}, {9, 64, 9000},  {70, 33, 4500}, {300, 3, 700},
@@ -1151,7 +1152,7 @@ START_TEST(test_registry) {
   ck_assert_ptr_null(d.device_match);
   ck_assert_int_eq(d.gemm_indirect_min, 0);
   ck_assert_ptr_null(d.build_log);
-  ck_assert_int_eq(d.gemm_split_k, 0);
+  ck_assert_int_eq(d.gemm_split_k, VAECL_GEMM_SPLIT_AUTO);
   ck_assert_ptr_null(vaecl_backend_create("cuda", NULL));
   ck_assert_msg(strstr(vaecl_last_error(), "opencl") && strstr(vaecl_last_error(), "cpu"),
                 "message lists the backends: %s", vaecl_last_error());

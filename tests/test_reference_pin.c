@@ -3,12 +3,13 @@
  * The exact digests below were recorded at commit 1ee90f2 (before models became
  * files; tensor data in order, without their names, which changed with model
  * files): the reference model, seed 1, trained for 2 epochs at batch 128 on the
- * first 512 fixture images, on PoCL's CPU device, and still hold by default: one
- * CLBlast call per GEMM, or cl/gemm_thin.cl for thin products, which sums in
- * CLBlast's order. The opt-in chunked long sums (gemm_split_k, another summation
- * order) have their trajectory pinned too, which must stay within float bounds of
- * the exact one. Any change that alters one bit of the weights, Adam's moments or the
- * reported losses of the default model fails here.
+ * first 512 fixture images, on PoCL's CPU device, and still hold by default, where
+ * vaecl's own GEMM kernels run on CPU devices, and with CLBlast computing every GEMM
+ * (gemm_tuning = 0): both sum each product in the same order. CLBlast's GEMMs split
+ * along long sums (gemm_split_k = 1, the default on GPUs) sum in another order: that
+ * trajectory is pinned too, and must stay within float bounds of the exact one. Any
+ * change that alters one bit of the weights, Adam's moments or the reported losses
+ * fails here.
  * On another device (a GPU, another PoCL) float results legitimately differ, so the
  * check only applies to the device the digests were recorded on. */
 #include <math.h>
@@ -24,10 +25,9 @@
 #include <vaecl/idx.h>
 #include <vaecl/train.h>
 
-/* Devices the trajectories were recorded on, with their digests: `exact` with
- * gemm_split_k = 0, bit for bit vaecl 0.1's trajectory; `split` with the chunked
- * long sums (re-recorded when the thin products stopped being chunked: they sum in
- * one pass whatever gemm_split_k says). */
+/* Devices the trajectories were recorded on, with their digests: `exact`, bit for
+ * bit vaecl 0.1's trajectory; `split` with CLBlast's GEMMs split along long sums
+ * (recorded when the split became partial products side by side). */
 typedef struct {
   uint64_t state, loss;
 } digests;
@@ -37,7 +37,7 @@ static const struct {
 } pins[] = {
     {"pthread-skylake-avx512-Intel(R) Xeon(R) Processor",
      {0xd7433f7729b1e2acull, 0x2e3f16d4c4a4c1f5ull},
-     {0xa69359827a9d83ecull, 0x04b33ed53d334b4dull}},
+     {0xb923b21c0af40ea8ull, 0x96f17a4f722ed19dull}},
 };
 
 static uint64_t fnv1a(uint64_t h, const void *bytes, size_t n) {
@@ -47,10 +47,12 @@ static uint64_t fnv1a(uint64_t h, const void *bytes, size_t n) {
   return h;
 }
 
-/* Trains the reference recipe on a backend with gemm_split_k = split; the digests
+/* Trains the reference recipe on a backend with the given GEMM choices; the digests
  * of the final state and losses, and the last epoch's metrics. */
-static void train(int split, digests *d, vaecl_epoch_metrics *last, char *device, size_t size) {
+static void train(int tuning, int split, digests *d, vaecl_epoch_metrics *last, char *device,
+                  size_t size) {
   vaecl_backend_options o = test_backend_options();
+  o.gemm_tuning = tuning;
   o.gemm_split_k = split;
   vb_backend *b = vaecl_backend_create("opencl", &o);
   ck_assert_msg(b != NULL, "no OpenCL device: %s", vaecl_last_error());
@@ -82,9 +84,9 @@ static void train(int split, digests *d, vaecl_epoch_metrics *last, char *device
   d->state = fnv1a(d->state, &ck.adam_steps, sizeof ck.adam_steps);
   const double losses[3] = {last->loss, last->reconstruction_loss, last->kl_loss};
   d->loss = fnv1a(0xcbf29ce484222325ull, losses, sizeof losses);
-  printf("device %s, gemm_split_k %d: state digest 0x%016llxull, loss digest 0x%016llxull "
+  printf("device %s, GEMM %s: state digest 0x%016llxull, loss digest 0x%016llxull "
          "(loss %.6f)\n",
-         b->device_name, split, (unsigned long long)d->state, (unsigned long long)d->loss,
+         b->device_name, b->gemm_note, (unsigned long long)d->state, (unsigned long long)d->loss,
          last->loss);
   vaecl_checkpoint_free(&ck);
   vaecl_model_destroy(m);
@@ -92,23 +94,24 @@ static void train(int split, digests *d, vaecl_epoch_metrics *last, char *device
   b->ops->destroy(b);
 }
 
-/* The chunked sums may differ from the single-call ones in every gradient by the
+/* The split sums may differ from the single-call ones in every gradient by the
  * float bound of a sum, (K-1) U relative to the sum of |terms|, K <= 25,088 (the
  * longest sum: batch x 14 x 14 pixels of ConvT 2's weight gradient): 1.5e-3. The
  * epoch means of the losses of the two runs must agree within that bound. */
 static void check_close_run(const char *what, double split, double exact) {
   const double tol = 25088.0 / 16777216.0;
   ck_assert_msg(fabs(split - exact) <= tol * fabs(exact),
-                "%s with chunked sums %.6f vs %.6f with single calls: beyond %.2g relative", what,
+                "%s with split sums %.6f vs %.6f with single calls: beyond %.2g relative", what,
                 split, exact, tol);
 }
 
 START_TEST(reference_trajectory_is_unchanged) {
   char device[256];
-  digests exact, split;
-  vaecl_epoch_metrics last_exact, last_split;
-  train(0, &exact, &last_exact, device, sizeof device);
-  train(1, &split, &last_split, device, sizeof device);
+  digests exact, clblast, split;
+  vaecl_epoch_metrics last_exact, last_clblast, last_split;
+  train(1, VAECL_GEMM_SPLIT_AUTO, &exact, &last_exact, device, sizeof device);
+  train(0, 0, &clblast, &last_clblast, device, sizeof device);
+  train(0, 1, &split, &last_split, device, sizeof device);
   check_close_run("loss", last_split.loss, last_exact.loss);
   check_close_run("reconstruction_loss", last_split.reconstruction_loss,
                   last_exact.reconstruction_loss);
@@ -116,11 +119,15 @@ START_TEST(reference_trajectory_is_unchanged) {
   for (size_t i = 0; i < sizeof pins / sizeof pins[0]; i++)
     if (strcmp(device, pins[i].device) == 0) {
       ck_assert_msg(exact.state == pins[i].exact.state,
-                    "weights/moments digest changed (single-call GEMMs)");
-      ck_assert_msg(exact.loss == pins[i].exact.loss, "loss digest changed (single-call GEMMs)");
+                    "weights/moments digest changed (default GEMMs)");
+      ck_assert_msg(exact.loss == pins[i].exact.loss, "loss digest changed (default GEMMs)");
+      ck_assert_msg(clblast.state == pins[i].exact.state,
+                    "weights/moments digest changed (CLBlast for every GEMM)");
+      ck_assert_msg(clblast.loss == pins[i].exact.loss,
+                    "loss digest changed (CLBlast for every GEMM)");
       ck_assert_msg(split.state == pins[i].split.state,
-                    "weights/moments digest changed (chunked GEMMs)");
-      ck_assert_msg(split.loss == pins[i].split.loss, "loss digest changed (chunked GEMMs)");
+                    "weights/moments digest changed (CLBlast, split sums)");
+      ck_assert_msg(split.loss == pins[i].split.loss, "loss digest changed (CLBlast, split sums)");
       return;
     }
   printf("no digest recorded for this device: trajectory not compared\n");

@@ -23,7 +23,8 @@ vaecl_backend_options test_backend_options(void) {
   const char *indirect = getenv("VAECL_TEST_GEMM_INDIRECT");
   o.gemm_indirect_min = indirect && *indirect ? atoi(indirect) : 0;
   const char *split = getenv("VAECL_GEMM_SPLIT");
-  o.gemm_split_k = split && strcmp(split, "on") == 0;
+  if (split && *split && strcmp(split, "auto") != 0)
+    o.gemm_split_k = strcmp(split, "on") == 0;
   return o;
 }
 

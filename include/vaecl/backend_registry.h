@@ -18,6 +18,8 @@ typedef enum {
   VAECL_LAYOUT_CHANNELS
 } vaecl_work_layout;
 
+#define VAECL_GEMM_SPLIT_AUTO (-1) /* vaecl_backend_options.gemm_split_k */
+
 /* What a caller may choose about a backend. The library reads no environment
  * variables: the command line maps its options and VAECL_* variables onto these. */
 /* OpenCL: receives the driver's build log of vaecl's kernels once they are built
@@ -29,8 +31,9 @@ typedef struct {
   const char *device_match;      /* OpenCL: when not NULL (and device is -1), the one device
                                     whose name contains this text, ignoring case */
   const char *cache_dir;         /* OpenCL: where compiled kernels are cached; NULL: no cache */
-  int gemm_tuning;               /* OpenCL: 1 (default) vaecl's GEMM parameters on CPU devices;
-                                    0 CLBlast's defaults */
+  int gemm_tuning;               /* OpenCL: 1 (default) vaecl's GEMM kernels on CPU devices
+                                    (cl/gemm_thin.cl, cl/gemm_block.cl), CLBlast's tuning
+                                    database elsewhere; 0 CLBlast with its defaults */
   vaecl_work_layout work_layout; /* OpenCL: im2col/col2im work layout */
   int profile; /* OpenCL: time every op (waits after each; slow); see vaecl_backend_profile */
   /* OpenCL, for tests: > 0 sets CLBlast's XGEMM_MIN_INDIRECT_SIZE for the device, so
@@ -40,10 +43,11 @@ typedef struct {
   int gemm_indirect_min;
   vaecl_build_log_fn build_log; /* OpenCL: NULL, or called with the build log */
   void *build_log_ctx;
-  int gemm_split_k; /* OpenCL on CPU devices: 1 GEMMs whose sum is much longer than their
-                       output is wide (weight gradients) run in k-chunks: faster on PoCL,
-                       but summed in another order; 0 (default) one CLBlast call per
-                       product, the reference recipe's bits */
+  /* OpenCL, where CLBlast computes GEMMs: a product whose sum is much longer than its
+   * output is large (a weight gradient: k = batch x pixels) is computed as partial
+   * products side by side (CLBlast's strided batched GEMM), summed in a fixed order.
+   * VAECL_GEMM_SPLIT_AUTO (default): on devices other than CPUs; 0 never; 1 always. */
+  int gemm_split_k;
 } vaecl_backend_options;
 
 vaecl_backend_options vaecl_backend_defaults(void);

@@ -39,7 +39,7 @@ vaecl_backend_options vaecl_backend_defaults(void) {
                                  .work_layout = VAECL_LAYOUT_AUTO,
                                  .profile = 0,
                                  .gemm_indirect_min = 0,
-                                 .gemm_split_k = 0,
+                                 .gemm_split_k = VAECL_GEMM_SPLIT_AUTO,
                                  .build_log = NULL,
                                  .build_log_ctx = NULL};
 }

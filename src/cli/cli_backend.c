@@ -42,12 +42,13 @@ static int check_choice(const char *name, const char *const *allowed, const char
 
 int cli_check_environment(void) {
   static const char *const on_off[] = {"on", "off", NULL}, *const zero_one[] = {"0", "1", NULL},
-                           *const layouts[] = {"rows", "channels", NULL};
+                           *const layouts[] = {"rows", "channels", NULL},
+                           *const auto_on_off[] = {"auto", "on", "off", NULL};
   return check_choice("VAECL_GEMM_TUNING", on_off, "on, off") ||
                  check_choice("VAECL_WORK_LAYOUT", layouts, "rows, channels") ||
                  check_choice("VAECL_PROFILE", zero_one, "0, 1") ||
                  check_choice("VAECL_BUILD_LOG", zero_one, "0, 1") ||
-                 check_choice("VAECL_GEMM_SPLIT", on_off, "on, off")
+                 check_choice("VAECL_GEMM_SPLIT", auto_on_off, "auto, on, off")
              ? -1
              : 0;
 }
@@ -68,7 +69,8 @@ vb_backend *cli_backend_open(const cli_globals *g) {
   const char *tuning = getenv("VAECL_GEMM_TUNING");
   o.gemm_tuning = !(tuning && strcmp(tuning, "off") == 0);
   const char *split = getenv("VAECL_GEMM_SPLIT");
-  o.gemm_split_k = split && strcmp(split, "on") == 0;
+  if (split && strcmp(split, "auto") != 0)
+    o.gemm_split_k = strcmp(split, "on") == 0;
   const char *layout = getenv("VAECL_WORK_LAYOUT");
   if (layout && strcmp(layout, "rows") == 0)
     o.work_layout = VAECL_LAYOUT_ROWS;

@@ -36,7 +36,10 @@ const char *const vaecl_cl_kernel_names[K_COUNT] = {"fill",
                                                     "gemm_thin_unit_lanes",
                                                     "gemm_thin_strided_lanes",
                                                     "gemm_thin_unit_lanes_rows",
-                                                    "gemm_thin_strided_lanes_rows"};
+                                                    "gemm_thin_strided_lanes_rows",
+                                                    "gemm_block",
+                                                    "transpose",
+                                                    "gemm_sum_parts"};
 
 cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;
@@ -192,6 +195,7 @@ static void clb_destroy(vb_backend *base) {
     clFinish(b->queue);
   clb_release(base, b->scratch);
   clb_release(base, b->gemm_temp);
+  clb_release(base, b->gemm_parts);
   free(b->prof);
   for (int i = 0; i < K_COUNT; i++)
     if (b->kernels[i])
@@ -354,11 +358,11 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
   b->rows_layout = opts->work_layout == VAECL_LAYOUT_ROWS       ? 1
                    : opts->work_layout == VAECL_LAYOUT_CHANNELS ? 0
                                                                 : cpu;
-  /* 2048: a multiple of the CPU parameters' 32-deep k tiles; shorter chunks cost
-   * more calls, longer ones more cache misses (measured on PoCL, 2 cores) */
-  b->split_k = opts->gemm_split_k && cpu ? 2048 : 0;
-  /* with vaecl's CPU GEMM parameters only: tuning off stands for a GPU's CLBlast */
-  b->thin_gemm = cpu && opts->gemm_tuning;
+  /* CPUs: vaecl's GEMM kernels, 2x CLBlast's speed on PoCL with the same bits (gemm
+   * tuning off stands for a GPU: CLBlast). Elsewhere CLBlast, split along long sums
+   * unless told otherwise: a GPU would run those on a handful of work-groups. */
+  b->own_gemm = cpu && opts->gemm_tuning;
+  b->split_k = opts->gemm_split_k == VAECL_GEMM_SPLIT_AUTO ? !cpu : opts->gemm_split_k != 0;
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
   b->ctx = clCreateContext(props, 1, &b->dev, NULL, NULL, &err);
@@ -373,8 +377,8 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
     clb_destroy(&b->base);
     return NULL;
   }
-  if (vaecl_cl_tune_gemm(b->dev, opts->gemm_tuning, opts->gemm_indirect_min, b->base.gemm_note,
-                         sizeof b->base.gemm_note) != 0) {
+  if (vaecl_cl_tune_gemm(b->dev, opts->gemm_tuning, b->split_k, opts->gemm_indirect_min,
+                         b->base.gemm_note, sizeof b->base.gemm_note) != 0) {
     clb_destroy(&b->base);
     return NULL;
   }

@@ -1,6 +1,5 @@
-/* The ops of the OpenCL backend: CLBlast for GEMM, kernels from cl/ for the rest.
+/* The ops of the OpenCL backend other than GEMM (cl_gemm.c): kernels from cl/.
  * Each enqueues work and returns; nothing here waits for the device. */
-#include <clblast_c.h>
 #include <stdio.h>
 
 #include "backend/opencl/cl_backend.h"
@@ -14,119 +13,6 @@ int clb_fill(vb_backend *base, vb_buf *dst, float value, size_t count) {
     return -1;
   return clb_launch(clb_as(base), K_FILL, count, 0, 3,
                     (karg[]){KARG(dst->mem), KARG(value), KARG(n)});
-}
-
-/* ---- GEMM ----------------------------------------------------------------------- */
-
-/* Grows the GEMM temporary buffer to at least `bytes`. Work already queued keeps the
- * old buffer alive (OpenCL releases it when those commands are done). */
-static int gemm_temp_reserve(cl_backend *b, size_t bytes) {
-  if (b->gemm_temp && b->gemm_temp->bytes >= bytes)
-    return 0;
-  clb_release(&b->base, b->gemm_temp);
-  b->gemm_temp = clb_alloc(&b->base, bytes);
-  return b->gemm_temp ? 0 : -1;
-}
-
-/* One CLBlast call on part of the product: vaecl's matrices are row-major, and
- * CLBlast is asked for the same product in column-major, C^T = op(B)^T op(A)^T,
- * because a row-major call makes CLBlast transpose A, B and C through extra copies.
- * Each element is still the same sum over k in the same order. CLBlast's padded
- * copies go to one temporary buffer that lives as long as the backend. */
-static int gemm_call(cl_backend *b, CLBlastTranspose op_a, CLBlastTranspose op_b, size_t m,
-                     size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem bm,
-                     size_t b_off, size_t ldb, float beta, cl_mem c) {
-  size_t temp = 0;
-  CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, op_b, op_a, n, m, k,
-                                                   b_off, ldb, a_off, lda, 0, n, &b->queue, &temp);
-  if (s == CLBlastSuccess && gemm_temp_reserve(b, temp) != 0)
-    return -1;
-  if (s == CLBlastSuccess)
-    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, op_b, op_a, n, m, k, alpha, bm, b_off,
-                                   ldb, a, a_off, lda, beta, c, 0, n, &b->queue, NULL,
-                                   b->gemm_temp->mem);
-  b->launches++;
-  if (s != CLBlastSuccess) {
-    char what[96];
-    snprintf(what, sizeof what, "CLBlast SGEMM (%zux%zux%zu)", m, n, k);
-    return vaecl_clblast_fail(s, b->base.device_name, what);
-  }
-  return 0;
-}
-
-/* On CPUs (b->split_k), a product whose sum is much longer than its output is wide
- * (the weight gradients: k = batch x pixels) runs as k-chunks added onto C: one
- * long call streams operand strips through the caches once per output tile, and
- * PoCL runs it 3-10x slower per FLOP. The chunks change the summation order, so
- * they are opt-in (gemm_split_k = 1); the default, one call per product, keeps the
- * reference recipe bit for bit. */
-/* A product with a side or a sum of at most this length is thin (cl/gemm_thin.cl). */
-#define THIN_GEMM_MAX 16
-
-/* C = alpha op(A) op(B) + beta C in cl/gemm_thin.cl. vaecl's matrices are row-major:
- * A(i,kk) is a[i*k + kk] (ta: a[kk*m + i]), B(kk,j) is b[kk*n + j] (tb: b[j*k + kk]).
- * Lanes run along C's columns j unless C has fewer than 8 of them and more rows. */
-static int gemm_thin(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
-                     cl_mem a, cl_mem bm, float beta, cl_mem c) {
-  int M, N, K;
-  if (clb_to_int(m * k, &M) != 0 || clb_to_int(k * n, &N) != 0 || clb_to_int(m * n, &K) != 0 ||
-      clb_to_int(m, &M) != 0 || clb_to_int(n, &N) != 0 || clb_to_int(k, &K) != 0)
-    return -1;
-  const bool along_columns = n >= 8 || n >= m;
-  int lk, lp, P, tq, tk, Q, cq, cp;
-  cl_mem lanes, tiles;
-  if (along_columns) { /* lanes B(kk, j), tiles A(i, kk) */
-    lanes = bm, lk = tb ? 1 : N, lp = tb ? K : 1, P = N;
-    tiles = a, tq = ta ? 1 : K, tk = ta ? M : 1, Q = M;
-    cq = N, cp = 1;
-  } else { /* lanes A(i, kk), tiles B(kk, j) */
-    lanes = a, lk = ta ? M : 1, lp = ta ? 1 : K, P = M;
-    tiles = bm, tq = tb ? K : 1, tk = tb ? 1 : N, Q = N;
-    cq = 1, cp = N;
-  }
-  const int id = K_GEMM_THIN_UNIT_LANES + (lp != 1) + 2 * (cp != 1);
-  /* Groups of one column of work-items, as tall as keeps 16 or more groups: PoCL
-   * gives each group to one thread, and the thinnest products have few work-items. */
-  const size_t global[2] = {((size_t)P + 7) / 8, ((size_t)Q + 7) / 8};
-  size_t tall = 1;
-  while (tall < 16 && global[0] * (global[1] / (2 * tall)) >= 16)
-    tall *= 2;
-  const size_t local[2] = {1, tall};
-  const karg args[] = {KARG(lanes), KARG(lk), KARG(lp),    KARG(P),   KARG(tiles),
-                       KARG(tq),    KARG(tk), KARG(Q),     KARG(c),   KARG(cq),
-                       KARG(cp),    KARG(K),  KARG(alpha), KARG(beta)};
-  return clb_launch_nd(b, id, global, local, 14, args);
-}
-
-int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
-             const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
-  cl_backend *b = clb_as(base);
-  const size_t lda = ta ? m : k, ldb = tb ? k : n;
-  const CLBlastTranspose op_a = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
-  const CLBlastTranspose op_b = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
-  if (clb_check_range(a, 0, m * k * sizeof(float), "gemm A") != 0 ||
-      clb_check_range(bm, 0, k * n * sizeof(float), "gemm B") != 0 ||
-      clb_check_range(c, 0, m * n * sizeof(float), "gemm C") != 0)
-    return -1;
-  clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%zux%zux%zu%s%s", m, n, k,
-                    ta ? " A^T" : "", tb ? " B^T" : "");
-  const double start = b->profile ? vaecl_seconds() : 0;
-  if (b->thin_gemm && k > 0 && (m <= THIN_GEMM_MAX || n <= THIN_GEMM_MAX || k <= THIN_GEMM_MAX)) {
-    return gemm_thin(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta,
-                     c->mem); /* profiled by the launch */
-  }
-  const size_t chunk = b->split_k && k >= 2 * b->split_k && k > 4 * m && k > 4 * n ? b->split_k : k;
-  int rc = 0;
-  size_t k0 = 0;
-  do { /* once when k is 0 */
-    const size_t kc = k - k0 < chunk ? k - k0 : chunk;
-    /* rows k0.. of a k-by-x operand, or columns k0.. of an x-by-k one */
-    rc = gemm_call(b, op_a, op_b, m, n, kc, alpha, a->mem, ta ? k0 * lda : k0, lda, bm->mem,
-                   tb ? k0 : k0 * ldb, ldb, k0 ? 1.0f : beta, c->mem);
-    k0 += kc;
-  } while (rc == 0 && k0 < k);
-  clb_profile_op(b, K_COUNT, start);
-  return rc;
 }
 
 /* ---- convolution patches --------------------------------------------------------- */

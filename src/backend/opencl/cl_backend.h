@@ -33,6 +33,9 @@ enum {
   K_GEMM_THIN_STRIDED_LANES,
   K_GEMM_THIN_UNIT_LANES_ROWS,
   K_GEMM_THIN_STRIDED_LANES_ROWS,
+  K_GEMM_BLOCK,
+  K_TRANSPOSE,
+  K_GEMM_SUM_PARTS,
   K_COUNT
 };
 extern const char *const vaecl_cl_kernel_names[K_COUNT];
@@ -62,10 +65,12 @@ typedef struct {
    * channel (GPUs); vaecl_backend_options.work_layout overrides, so the tests on a
    * CPU exercise both. */
   int rows_layout;
-  vb_buf *scratch;   /* partial sums of bias_grad_rows, grown on demand */
-  vb_buf *gemm_temp; /* CLBlast's padded and transposed matrices, grown on demand */
-  size_t split_k;    /* GEMMs with long sums run in k-chunks of this length; 0: never */
-  int thin_gemm;     /* GEMMs with a side or sum of at most 16 run in cl/gemm_thin.cl */
+  vb_buf *scratch; /* partial sums of bias_grad_rows, grown on demand */
+  /* GEMM (cl_gemm.c): CLBlast's padded and transposed matrices, or the block
+   * kernel's transposed operand; and the partial products of split GEMMs */
+  vb_buf *gemm_temp, *gemm_parts;
+  int own_gemm; /* GEMMs in vaecl's kernels (cl/gemm_thin.cl, cl/gemm_block.cl) */
+  int split_k;  /* CLBlast GEMMs with a long sum and a small output split along k */
   /* vaecl_backend_options.profile (or vb_opencl_profile_reset): wait after every op
    * and add its wall time to its row (cl_profile.c; slows the run). The ops name
    * their shape and FLOPs before launching, the graph the layer (clb_label). */

@@ -14,6 +14,8 @@
 static const char *op_name(int op) {
   if (op >= K_GEMM_THIN_UNIT_LANES && op <= K_GEMM_THIN_STRIDED_LANES_ROWS)
     return "gemm (thin)"; /* one row whichever layout */
+  if (op == K_GEMM_BLOCK)
+    return "gemm (block)";
   return op < K_COUNT ? vaecl_cl_kernel_names[op] : "gemm (CLBlast)";
 }
 

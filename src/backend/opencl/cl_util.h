@@ -49,12 +49,11 @@ int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
                            void (*log_fn)(void *, const char *, const char *, int), void *log_ctx,
                            cl_program *out);
 
-/* Gives CLBlast vaecl's GEMM parameters when the device is a CPU (CLBlast has none
- * for PoCL); GPUs keep CLBlast's database. enabled == 0 skips it, for comparisons.
- * indirect_min > 0 then sets XGEMM_MIN_INDIRECT_SIZE (a test setting). note gets a
- * short description of what is in effect. Fails only when indirect_min cannot be
- * set. */
-int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int indirect_min, char *note,
+/* Describes the GEMM implementation in note (vaecl's kernels on CPU devices unless
+ * enabled == 0; CLBlast otherwise, split along long sums when split). indirect_min > 0
+ * sets CLBlast's XGEMM_MIN_INDIRECT_SIZE for the device (a test setting); fails only
+ * when that cannot be set. */
+int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int split, int indirect_min, char *note,
                        size_t note_size);
 
 /* Text info queries into fixed buffers; the empty string when the query fails. */

@@ -1,0 +1,206 @@
+/* GEMM on the OpenCL backend, C = alpha op(A) op(B) + beta C with vaecl's row-major
+ * matrices, and which implementation computes it:
+ *  - CPU devices (b->own_gemm): vaecl's kernels. Thin products (a side or the sum at
+ *    most 16 long) go to cl/gemm_thin.cl, the rest to cl/gemm_block.cl; CLBlast pads
+ *    and copies operands for these on CPUs and runs at half their speed on PoCL.
+ *  - other devices: CLBlast, asked for the column-major product; a product with a
+ *    long sum and a small output is split along k (b->split_k).
+ * Every path but the split one sums each output over k in order from zero, one
+ * multiply-add at a time, so they agree bit for bit (test_reference_pin). */
+#include <clblast_c.h>
+#include <stdio.h>
+
+#include "backend/opencl/cl_backend.h"
+#include "backend/opencl/cl_util.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+/* A product with a side or a sum of at most this length is thin. */
+#define THIN_GEMM_MAX 16
+
+/* Grows a GEMM buffer to at least `bytes`. Work already queued keeps the old buffer
+ * alive (OpenCL releases it when those commands are done). */
+static int reserve(cl_backend *b, vb_buf **buf, size_t bytes) {
+  if (*buf && (*buf)->bytes >= bytes)
+    return 0;
+  clb_release(&b->base, *buf);
+  *buf = clb_alloc(&b->base, bytes);
+  return *buf ? 0 : -1;
+}
+
+/* The sizes as the kernels' ints, with every index they form in range. */
+static int int_sizes(size_t m, size_t n, size_t k, int *M, int *N, int *K) {
+  return clb_to_int(m * k, M) || clb_to_int(k * n, N) || clb_to_int(m * n, K) || clb_to_int(m, M) ||
+                 clb_to_int(n, N) || clb_to_int(k, K)
+             ? -1
+             : 0;
+}
+
+/* ---- vaecl's kernels (CPU devices) ------------------------------------------------ */
+
+/* cl/gemm_thin.cl. A(i,kk) is a[i*k + kk] (ta: a[kk*m + i]), B(kk,j) is b[kk*n + j]
+ * (tb: b[j*k + kk]). Lanes run along C's columns j unless C has fewer than 8 of them
+ * and more rows. */
+static int thin(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+                cl_mem a, cl_mem bm, float beta, cl_mem c) {
+  int M, N, K;
+  if (int_sizes(m, n, k, &M, &N, &K) != 0)
+    return -1;
+  const bool along_columns = n >= 8 || n >= m;
+  int lk, lp, P, tq, tk, Q, cq, cp;
+  cl_mem lanes, tiles;
+  if (along_columns) { /* lanes B(kk, j), tiles A(i, kk) */
+    lanes = bm, lk = tb ? 1 : N, lp = tb ? K : 1, P = N;
+    tiles = a, tq = ta ? 1 : K, tk = ta ? M : 1, Q = M;
+    cq = N, cp = 1;
+  } else { /* lanes A(i, kk), tiles B(kk, j) */
+    lanes = a, lk = ta ? M : 1, lp = ta ? 1 : K, P = M;
+    tiles = bm, tq = tb ? K : 1, tk = tb ? 1 : N, Q = N;
+    cq = 1, cp = N;
+  }
+  const int id = K_GEMM_THIN_UNIT_LANES + (lp != 1) + 2 * (cp != 1);
+  /* Groups of one column of work-items, as tall as keeps 16 or more groups: PoCL
+   * gives each group to one thread, and the thinnest products have few work-items. */
+  const size_t global[2] = {((size_t)P + 7) / 8, ((size_t)Q + 7) / 8};
+  size_t tall = 1;
+  while (tall < 16 && global[0] * (global[1] / (2 * tall)) >= 16)
+    tall *= 2;
+  const size_t local[2] = {1, tall};
+  const karg args[] = {KARG(lanes), KARG(lk), KARG(lp),    KARG(P),   KARG(tiles),
+                       KARG(tq),    KARG(tk), KARG(Q),     KARG(c),   KARG(cq),
+                       KARG(cp),    KARG(K),  KARG(alpha), KARG(beta)};
+  return clb_launch_nd(b, id, global, local, 14, args);
+}
+
+/* cl/gemm_block.cl: lanes along C's columns, read from B's rows; a transposed B is
+ * transposed back first, into the GEMM temporary (k*n floats, against m*n*k
+ * multiply-adds). */
+static int block(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+                 cl_mem a, cl_mem bm, float beta, cl_mem c, const char *shape) {
+  int M, N, K;
+  if (int_sizes(m, n, k, &M, &N, &K) != 0)
+    return -1;
+  cl_mem lanes = bm;
+  if (tb) {
+    if (reserve(b, &b->gemm_temp, k * n * sizeof(float)) != 0)
+      return -1;
+    lanes = b->gemm_temp->mem;
+    const size_t tg[2] = {k, n}, tl[2] = {16, 4};
+    const karg targs[] = {KARG(bm), KARG(lanes), KARG(N), KARG(K)};
+    clb_profile_shape(b, 0, "B of %s", shape);
+    if (clb_launch_nd(b, K_TRANSPOSE, tg, tl, 4, targs) != 0)
+      return -1;
+  }
+  clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
+  const int lk = N, tq = ta ? 1 : K, tk = ta ? M : 1;
+  /* 16 lanes x 8 rows per work-item; 8 x 8 work-items per group, which share each
+   * chunk of k (measured on PoCL 3.1, 2 cores: 4x8 about as fast, 16x4 half) */
+  const size_t global[2] = {((size_t)N + 15) / 16, ((size_t)M + 7) / 8};
+  const size_t local[2] = {global[0] < 8 ? global[0] : 8, 8};
+  const karg args[] = {KARG(lanes), KARG(lk), KARG(N), KARG(a),     KARG(tq),  KARG(tk),
+                       KARG(M),     KARG(c),  KARG(K), KARG(alpha), KARG(beta)};
+  return clb_launch_nd(b, K_GEMM_BLOCK, global, local, 11, args);
+}
+
+/* ---- CLBlast (other devices) ------------------------------------------------------ */
+
+static int clblast_fail(cl_backend *b, CLBlastStatusCode s, size_t m, size_t n, size_t k) {
+  char what[96];
+  snprintf(what, sizeof what, "CLBlast SGEMM (%zux%zux%zu)", m, n, k);
+  return vaecl_clblast_fail(s, b->base.device_name, what);
+}
+
+/* vaecl's matrices are row-major, and CLBlast is asked for the same product in
+ * column-major, C^T = op(B)^T op(A)^T, because a row-major call makes CLBlast
+ * transpose A, B and C through extra copies. Each element is still the same sum over
+ * k in the same order. The operands start at a_off and b_off (elements), with rows
+ * lda and ldb long (row-major); C at c_off. CLBlast's padded copies go to one temporary buffer that
+ * lives as long as the backend. */
+static int clblast(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+                   cl_mem a, size_t a_off, size_t lda, cl_mem bm, size_t b_off, size_t ldb,
+                   float beta, cl_mem c, size_t c_off) {
+  const CLBlastTranspose op_a = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
+  const CLBlastTranspose op_b = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+  size_t temp = 0;
+  CLBlastStatusCode s =
+      CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, op_b, op_a, n, m, k, b_off, ldb, a_off, lda,
+                                 c_off, n, &b->queue, &temp);
+  if (s == CLBlastSuccess && reserve(b, &b->gemm_temp, temp) != 0)
+    return -1;
+  if (s == CLBlastSuccess)
+    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, op_b, op_a, n, m, k, alpha, bm, b_off,
+                                   ldb, a, a_off, lda, beta, c, c_off, n, &b->queue, NULL,
+                                   b->gemm_temp->mem);
+  b->launches++;
+  return s == CLBlastSuccess ? 0 : clblast_fail(b, s, m, n, k);
+}
+
+/* Split along k: `parts` partial products of `chunk` terms computed side by side by
+ * one strided batched CLBlast call (a GPU runs a long sum with a small output on a
+ * few work-groups otherwise), the rest of the sum as one more part, then
+ * gemm_sum_parts (cl/gemm_split.cl) adds the parts in order. Sums in another order
+ * than one call: opt-in where bits are pinned (CPUs). */
+static int clblast_split(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k,
+                         size_t chunk, float alpha, cl_mem a, cl_mem bm, float beta, cl_mem c) {
+  const size_t parts = k / chunk, rest = k - parts * chunk, mn = m * n;
+  const size_t all = parts + (rest > 0);
+  int count, n_parts;
+  if (clb_to_int(mn, &count) != 0 || clb_to_int(all * mn, &n_parts) != 0 ||
+      reserve(b, &b->gemm_parts, all * mn * sizeof(float)) != 0)
+    return -1;
+  n_parts = (int)all;
+  cl_mem out = b->gemm_parts->mem;
+  /* chunk s: columns s*chunk.. of a row-major m x k A (ta: rows of a k x m one), rows
+   * of a k x n B (tb: columns of an n x k one) */
+  const size_t lda = ta ? m : k, ldb = tb ? k : n;
+  const size_t a_step = ta ? chunk * m : chunk, b_step = tb ? chunk : chunk * n;
+  const CLBlastStatusCode s = CLBlastSgemmStridedBatched(
+      CLBlastLayoutColMajor, tb ? CLBlastTransposeYes : CLBlastTransposeNo,
+      ta ? CLBlastTransposeYes : CLBlastTransposeNo, n, m, chunk, 1.0f, bm, 0, ldb, b_step, a, 0,
+      lda, a_step, 0.0f, out, 0, n, mn, parts, &b->queue, NULL);
+  b->launches++;
+  if (s != CLBlastSuccess)
+    return clblast_fail(b, s, m, n, k);
+  if (rest > 0 && clblast(b, ta, tb, m, n, rest, 1.0f, a, parts * a_step, lda, bm, parts * b_step,
+                          ldb, 0.0f, out, parts * mn) != 0)
+    return -1;
+  const karg args[] = {KARG(out), KARG(n_parts), KARG(count), KARG(alpha), KARG(beta), KARG(c)};
+  return clb_launch(b, K_GEMM_SUM_PARTS, mn, 0, 6, args);
+}
+
+/* The chunk length of a split product, or 0 to keep it whole: sums at least 8 times
+ * longer than both sides of the output and 2048 terms, in up to 32 parts of at least
+ * 512 terms (parameters chosen without a GPU at hand; see issue 9). */
+static size_t split_chunk(const cl_backend *b, size_t m, size_t n, size_t k) {
+  if (!b->split_k || k < 2048 || k < 8 * m || k < 8 * n)
+    return 0;
+  const size_t parts = k / 512 < 32 ? k / 512 : 32;
+  return k / parts;
+}
+
+int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+             const vb_buf *a, const vb_buf *bm, float beta, vb_buf *c) {
+  cl_backend *b = clb_as(base);
+  if (clb_check_range(a, 0, m * k * sizeof(float), "gemm A") != 0 ||
+      clb_check_range(bm, 0, k * n * sizeof(float), "gemm B") != 0 ||
+      clb_check_range(c, 0, m * n * sizeof(float), "gemm C") != 0)
+    return -1;
+  char shape[64];
+  snprintf(shape, sizeof shape, "%zux%zux%zu%s%s", m, n, k, ta ? " A^T" : "", tb ? " B^T" : "");
+  const double flops = 2.0 * (double)m * (double)n * (double)k;
+  if (b->own_gemm) { /* their kernel launches are profiled */
+    if (m > THIN_GEMM_MAX && n > THIN_GEMM_MAX && k > THIN_GEMM_MAX)
+      return block(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem, shape);
+    clb_profile_shape(b, flops, "%s", shape);
+    return thin(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem);
+  }
+  clb_profile_shape(b, flops, "%s", shape);
+  const double start = b->profile ? vaecl_seconds() : 0;
+  const size_t chunk = split_chunk(b, m, n, k);
+  const int rc =
+      chunk ? clblast_split(b, ta, tb, m, n, k, chunk, alpha, a->mem, bm->mem, beta, c->mem)
+            : clblast(b, ta, tb, m, n, k, alpha, a->mem, 0, ta ? m : k, bm->mem, 0, tb ? k : n,
+                      beta, c->mem, 0);
+  clb_profile_op(b, K_COUNT, start);
+  return rc;
+}
