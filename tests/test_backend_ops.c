@@ -906,9 +906,9 @@ static void build_cases(void) {
   /* On CPU devices every shape runs in vaecl's kernels: those with a side or sum of
    * at most 16 in cl/gemm_thin.cl, with lanes along columns ({1000,9,64}, {21,70,10}:
    * a partial block of 8) or along rows ({13,7,67}, {33,1,129}, {300,3,700}) and
-   * partial tiles; the others ({64,50,17}, {200,70,131}, {513,129,65}, {70,33,4500})
-   * in cl/gemm_block.cl, with partial lane blocks and row tiles, and B transposed
-   * first when tb. The test_backend_ops_gpu_gemm run gives every shape to CLBlast:
+   * partial tiles; the others ({64,50,17}, {200,70,131}, {513,129,65}, {70,33,4500},
+   * and {9,64,9000}: a thin output with a long sum) in cl/gemm_block.cl, with partial
+   * lane blocks and row tiles, and B transposed first when tb. The test_backend_ops_gpu_gemm run gives every shape to CLBlast:
    * small ones to its direct kernel, {200,70,131} on to its indirect one, with edges
    * that are not multiples of its tiles; in test_backend_ops_gemm_split the long sums
    * ({9,64,3000}: 5 parts; {9,64,9000}: 17 and a rest; {70,33,4500}: 8 and a rest)

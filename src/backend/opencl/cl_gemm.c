@@ -1,8 +1,11 @@
 /* GEMM on the OpenCL backend, C = alpha op(A) op(B) + beta C with vaecl's row-major
  * matrices, and which implementation computes it:
  *  - CPU devices (b->own_gemm): vaecl's kernels. Thin products (a side or the sum at
- *    most 16 long) go to cl/gemm_thin.cl, the rest to cl/gemm_block.cl; CLBlast pads
- *    and copies operands for these on CPUs and runs at half their speed on PoCL.
+ *    most 16 long) go to cl/gemm_thin.cl, the rest to cl/gemm_block.cl, and so do
+ *    thin ones with at least 16 columns and a sum 64 times longer than that (weight
+ *    gradients of a 1-channel convolution), whose work-groups then share each part of
+ *    the sum in cache. CLBlast pads and copies operands for these on CPUs and runs at
+ *    half their speed on PoCL.
  *  - other devices: CLBlast, asked for the column-major product; a product with a
  *    long sum and a small output is split along k (b->split_k).
  * Every path but the split one sums each output over k in order from zero, one
@@ -93,10 +96,16 @@ static int block(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, 
   }
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
   const int lk = N, tq = ta ? 1 : K, tk = ta ? M : 1;
-  /* 16 lanes x 8 rows per work-item; 8 x 8 work-items per group, which share each
-   * chunk of k (measured on PoCL 3.1, 2 cores: 4x8 about as fast, 16x4 half) */
+  /* 16 lanes x 8 rows per work-item; up to 8 x 8 work-items per group, which share
+   * each chunk of k (measured on PoCL 3.1, 2 cores: 4x8 about as fast, 16x4 half),
+   * no taller or wider than the product (work-items past its edges still compute),
+   * and narrower while that leaves fewer than 4 groups for the cores */
   const size_t global[2] = {((size_t)N + 15) / 16, ((size_t)M + 7) / 8};
-  const size_t local[2] = {global[0] < 8 ? global[0] : 8, 8};
+  size_t local[2] = {global[0] < 8 ? global[0] : 8, global[1] < 8 ? global[1] : 8};
+  for (int d = 0; d < 2; d++)
+    while (local[d] > 1 &&
+           ((global[0] + local[0] - 1) / local[0]) * ((global[1] + local[1] - 1) / local[1]) < 4)
+      local[d] /= 2;
   const karg args[] = {KARG(lanes), KARG(lk), KARG(N), KARG(a),     KARG(tq),  KARG(tk),
                        KARG(M),     KARG(c),  KARG(K), KARG(alpha), KARG(beta)};
   return clb_launch_nd(b, K_GEMM_BLOCK, global, local, 11, args);
@@ -189,7 +198,7 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
   snprintf(shape, sizeof shape, "%zux%zux%zu%s%s", m, n, k, ta ? " A^T" : "", tb ? " B^T" : "");
   const double flops = 2.0 * (double)m * (double)n * (double)k;
   if (b->own_gemm) { /* their kernel launches are profiled */
-    if (m > THIN_GEMM_MAX && n > THIN_GEMM_MAX && k > THIN_GEMM_MAX)
+    if (n >= THIN_GEMM_MAX && k > THIN_GEMM_MAX && (m > THIN_GEMM_MAX || k > 64 * n))
       return block(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem, shape);
     clb_profile_shape(b, flops, "%s", shape);
     return thin(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem);
