@@ -96,16 +96,24 @@ static int block(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, 
   }
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
   const int lk = N, tq = ta ? 1 : K, tk = ta ? M : 1;
-  /* 16 lanes x 8 rows per work-item; up to 8 x 8 work-items per group, which share
-   * each chunk of k (measured on PoCL 3.1, 2 cores: 4x8 about as fast, 16x4 half),
-   * no taller or wider than the product (work-items past its edges still compute),
-   * and narrower while that leaves fewer than 4 groups for the cores */
+  /* 16 lanes x 8 rows per work-item; 4 to 8 work-items a side per group, which share
+   * each chunk of k (measured on PoCL 3.1, 2 cores: 8x8 and 4x8 alike, 16x4 half as
+   * fast), the size that wastes the fewest work-items past the product's edges
+   * (they still compute), halved while that leaves fewer than 16 groups to share
+   * between the cores */
   const size_t global[2] = {((size_t)N + 15) / 16, ((size_t)M + 7) / 8};
-  size_t local[2] = {global[0] < 8 ? global[0] : 8, global[1] < 8 ? global[1] : 8};
+  size_t local[2];
+  for (int d = 0; d < 2; d++) {
+    local[d] = global[d] < 8 ? global[d] : 8;
+    for (size_t l = local[d]; l >= 4; l--)
+      if ((global[d] + l - 1) / l * l - global[d] <
+          (global[d] + local[d] - 1) / local[d] * local[d] - global[d])
+        local[d] = l;
+  }
   for (int d = 0; d < 2; d++)
     while (local[d] > 1 &&
-           ((global[0] + local[0] - 1) / local[0]) * ((global[1] + local[1] - 1) / local[1]) < 4)
-      local[d] /= 2;
+           ((global[0] + local[0] - 1) / local[0]) * ((global[1] + local[1] - 1) / local[1]) < 16)
+      local[d] = (local[d] + 1) / 2;
   const karg args[] = {KARG(lanes), KARG(lk), KARG(N), KARG(a),     KARG(tq),  KARG(tk),
                        KARG(M),     KARG(c),  KARG(K), KARG(alpha), KARG(beta)};
   return clb_launch_nd(b, K_GEMM_BLOCK, global, local, 11, args);
