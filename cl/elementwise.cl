@@ -65,16 +65,19 @@ __kernel void act_backward(__global float *dy, __global const float *y, const in
   }
 }
 
-/* db[c] = sum over rows of dy[r, c]: one work-group per column (cl/reduce.cl). */
-__kernel void bias_grad(__global float *db, __global const float *dy, const int rows,
-                        const int cols, __local float *scratch) {
-  const int c = get_group_id(0), lid = get_local_id(0), lsize = get_local_size(0);
+/* out[j, c] = sum over rows [j*chunk, (j+1)*chunk) of dy[r, c]: one work-group per
+ * column and chunk (cl/reduce.cl). With one chunk, out is db; with several (few
+ * columns: a GPU would sum them on a few work-groups) bias_grad_partials adds them. */
+__kernel void bias_grad(__global float *out, __global const float *dy, const int rows,
+                        const int cols, const int chunk, __local float *scratch) {
+  const int c = get_group_id(0), j = get_global_id(1), lid = get_local_id(0);
+  const int r1 = min(rows, (j + 1) * chunk);
   float sum = 0.0f;
-  for (int r = lid; r < rows; r += lsize)
+  for (int r = j * chunk + lid; r < r1; r += get_local_size(0))
     sum += dy[r * cols + c];
   sum = group_sum(scratch, sum);
   if (lid == 0)
-    db[c] = sum;
+    out[j * cols + c] = sum;
 }
 
 /* The same sum for CPUs, in two passes that each walk memory in order: work-item j

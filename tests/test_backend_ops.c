@@ -908,9 +908,10 @@ static void build_cases(void) {
    * a partial block of 8) or along rows ({13,7,67}, {33,1,129}, {300,3,700}) and
    * partial tiles; the others ({64,50,17}, {200,70,131}, {513,129,65}, {70,33,4500},
    * and {9,64,9000}: a thin output with a long sum) in cl/gemm_block.cl, with partial
-   * lane blocks and row tiles, and B transposed first when tb. The test_backend_ops_gpu_gemm run gives every shape to CLBlast:
-   * small ones to its direct kernel, {200,70,131} on to its indirect one, with edges
-   * that are not multiples of its tiles; in test_backend_ops_gemm_split the long sums
+   * lane blocks and row tiles, and B transposed first when tb. The test_backend_ops_gpu_gemm run
+   * gives every shape to CLBlast: small ones to its direct kernel, {200,70,131} on to its indirect
+   * one, with edges that are not multiples of its tiles; in test_backend_ops_gemm_split the long
+   * sums
    * ({9,64,3000}: 5 parts; {9,64,9000}: 17 and a rest; {70,33,4500}: 8 and a rest)
    * are split. The bound (K+2)U holds for every path: a product passes through at
    * most K+2 roundings either way. */
@@ -1021,7 +1022,9 @@ static void build_cases(void) {
     c->hi = acts[a].hi;
   }
 
-  const size_t bg[][2] = {{300, 13}, {1, 7}, {1000, 1}, {64, 64}, {4097, 3}, {7, 300}};
+  /* the channels layout cuts few columns' rows into chunks: {4097,3} and {30000,2}
+   * (and {1000,1} with Oclgrind's 16-item groups) sum in two passes */
+  const size_t bg[][2] = {{300, 13}, {1, 7}, {1000, 1}, {64, 64}, {4097, 3}, {7, 300}, {30000, 2}};
   for (size_t s = 0; s < sizeof bg / sizeof *bg; s++) {
     if (small && bg[s][0] * bg[s][1] > 4096)
       continue;

@@ -112,15 +112,47 @@ int clb_act_backward(vb_backend *base, vb_buf *dy, const vb_buf *y, size_t count
  * partial rows that the second pass is short. */
 enum { BIAS_GRAD_CHUNKS = 64 };
 
+static int reserve_scratch(cl_backend *b, size_t bytes) {
+  if (b->scratch && b->scratch->bytes >= bytes)
+    return 0;
+  clb_release(&b->base, b->scratch);
+  b->scratch = clb_alloc(&b->base, bytes);
+  return b->scratch ? 0 : -1;
+}
+
+/* Work-group per column (GPUs): with fewer than 64 columns, the rows are cut into
+ * chunks of at least 4 passes of a group, for up to 64 groups, and summed again. */
+static int bias_grad_groups(cl_backend *b, vb_buf *db, const vb_buf *dy, int rows, int cols) {
+  const size_t local = b->reduce_local;
+  int chunks = cols >= 64 ? 1 : (64 + cols - 1) / cols;
+  const int most = (int)(((size_t)rows + 4 * local - 1) / (4 * local));
+  if (chunks > most)
+    chunks = most;
+  const int chunk = (rows + chunks - 1) / chunks;
+  chunks = (rows + chunk - 1) / chunk;
+  if (chunks > 1 && reserve_scratch(b, (size_t)chunks * cols * sizeof(float)) != 0)
+    return -1;
+  cl_mem out = chunks > 1 ? b->scratch->mem : db->mem;
+  const size_t global[2] = {(size_t)cols * local, (size_t)chunks}, group[2] = {local, 1};
+  if (clb_launch_nd(b, K_BIAS_GRAD, global, group, 6,
+                    (karg[]){KARG(out),
+                             KARG(dy->mem),
+                             KARG(rows),
+                             KARG(cols),
+                             KARG(chunk),
+                             {local * sizeof(float), NULL}}) != 0)
+    return -1;
+  const size_t g2[2] = {(size_t)cols, 0}, one[2] = {1, 1};
+  return chunks == 1 ? 0
+                     : clb_launch_nd(b, K_BIAS_GRAD_PARTIALS, g2, one, 4,
+                                     (karg[]){KARG(db->mem), KARG(out), KARG(chunks), KARG(cols)});
+}
+
 static int bias_grad_two_pass(cl_backend *b, vb_buf *db, const vb_buf *dy, int rows, int cols) {
   const int chunk = (rows + BIAS_GRAD_CHUNKS - 1) / BIAS_GRAD_CHUNKS;
   const int chunks = (rows + chunk - 1) / chunk;
-  const size_t need = (size_t)chunks * cols * sizeof(float);
-  if (!b->scratch || b->scratch->bytes < need) {
-    clb_release(&b->base, b->scratch);
-    if (!(b->scratch = clb_alloc(&b->base, need)))
-      return -1;
-  }
+  if (reserve_scratch(b, (size_t)chunks * cols * sizeof(float)) != 0)
+    return -1;
   const size_t one[2] = {1, 1};
   const size_t g1[2] = {(size_t)chunks, 0}, g2[2] = {(size_t)cols, 0};
   if (clb_launch_nd(
@@ -141,12 +173,7 @@ int clb_bias_grad(vb_backend *base, vb_buf *db, const vb_buf *dy, size_t rows, s
   if (rows == 0 || cols == 0) /* nothing to sum (and no zero-sized chunks below) */
     return rows == 0 && cols > 0 ? clb_fill(base, db, 0.0f, cols) : 0;
   clb_profile_shape(b, 0, "%zux%zu", rows, cols);
-  if (b->rows_layout)
-    return bias_grad_two_pass(b, db, dy, r, c);
-  const size_t local = b->reduce_local;
-  return clb_launch(
-      b, K_BIAS_GRAD, cols * local, local, 5,
-      (karg[]){KARG(db->mem), KARG(dy->mem), KARG(r), KARG(c), {local * sizeof(float), NULL}});
+  return b->rows_layout ? bias_grad_two_pass(b, db, dy, r, c) : bias_grad_groups(b, db, dy, r, c);
 }
 
 int clb_bce_logits(vb_backend *base, const vb_buf *logits, const vb_buf *target, vb_buf *dlogits,
