@@ -4,13 +4,13 @@
  * As in gemm_thin.cl, each output is the plain sum over k in order 0..k-1, so the
  * bits are CLBlast's. A work-item owns BLOCK_ROWS x 16 outputs: 16 lanes of the lane
  * operand (a float16, read in place) times BLOCK_ROWS scalars of the tile operand.
- * The work-group walks k in chunks of BLOCK_CHUNK with a barrier after each: PoCL runs
- * every work-item of the group through one chunk before the next, so the chunk's
- * rows of both operands are read from memory once per group and then from cache. */
+ * The work-group walks k in chunks of `chunk` terms with a barrier after each: PoCL
+ * runs every work-item of the group through one chunk before the next, so the chunk's
+ * rows of both operands are read from memory once per group and then from cache. The
+ * chunk length and the group's size change the speed, never a bit (`vaecl tune`). */
 
 #define BLOCK_ROWS 8
 #define BLOCK_LANES 16
-#define BLOCK_CHUNK 64
 
 /* The 16 lane values at offset at, 0 past the edge (np < 16). */
 inline float16 block_lanes(__global const float *x, const int at, const int np) {
@@ -27,7 +27,8 @@ inline float16 block_lanes(__global const float *x, const int at, const int np) 
  * C: element (q, p) at C[q * P + p]. beta == 0 leaves C unread. */
 __kernel void gemm_block(__global const float *L, const int lk, const int P,
                          __global const float *T, const int tq, const int tk, const int Q,
-                         __global float *C, const int K, const float alpha, const float beta) {
+                         __global float *C, const int K, const float alpha, const float beta,
+                         const int chunk) {
   const int p0 = get_global_id(0) * BLOCK_LANES, q0 = get_global_id(1) * BLOCK_ROWS;
   /* work-items past the edges still walk the chunks (barriers), on clamped indices */
   const int np = clamp(P - p0, 0, BLOCK_LANES), nq = clamp(Q - q0, 0, BLOCK_ROWS);
@@ -38,8 +39,8 @@ __kernel void gemm_block(__global const float *L, const int lk, const int P,
   float16 acc[BLOCK_ROWS];
   for (int r = 0; r < BLOCK_ROWS; r++)
     acc[r] = (float16)(0.0f);
-  for (int k0 = 0; k0 < K; k0 += BLOCK_CHUNK) {
-    const int k1 = min(K, k0 + BLOCK_CHUNK);
+  for (int k0 = 0; k0 < K; k0 += chunk) {
+    const int k1 = min(K, k0 + chunk);
     /* sums copied in and out of each chunk: what lives across the barrier PoCL keeps
      * in memory, and these stay in registers */
     float16 sum[BLOCK_ROWS];

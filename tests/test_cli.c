@@ -1,6 +1,7 @@
 /* The vaecl command as a user meets it: help, device listing, errors that name the
  * problem and the fix, and a short real training run with resume. */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,6 +90,50 @@ START_TEST(bench_profile_names_layers_and_shapes) {
   for (size_t i = 0; i < sizeof want / sizeof *want; i++) /* check's messages are bounded */
     ck_assert_msg(strstr(out, want[i]), "output lacks '%s':\n%.3000s", want[i], out);
   free(out);
+}
+END_TEST
+
+/* vaecl tune times candidates, stores the fastest for the device in the kernel cache
+ * directory, and the next run uses it; a damaged file means the defaults; a backend
+ * without vaecl's GEMM kernel has nothing to tune. */
+START_TEST(tune_stores_parameters_the_next_run_uses) {
+  char dir[4300], env[13200], path[4400] = "";
+  snprintf(dir, sizeof dir, "%s/tune-cache", workdir);
+  /* the compiled kernels come along: no cold build */
+  snprintf(env, sizeof env,
+           "mkdir -p '%s' && cp \"$VAECL_CACHE_DIR\"/kernels-* '%s'/ 2>/dev/null; "
+           "VAECL_CACHE_DIR='%s'",
+           dir, dir, dir);
+  char *out;
+  const int rc = run(env, "tune --batch 4 --steps 1 --budget 0", &out);
+  ck_assert_msg(rc == 0, "tune: exit %d:\n%s", rc, tail_of(out));
+  ck_assert_msg(strstr(out, "(the defaults)") && strstr(out, "2 of 10 candidates tried"),
+                "tune's progress: %s", tail_of(out));
+  const char *saved = strstr(out, "saved to ");
+  ck_assert_msg(saved, "tune names no file: %s", tail_of(out));
+  saved += strlen("saved to ");
+  const size_t len = strcspn(saved, ",");
+  ck_assert(len < sizeof path);
+  memcpy(path, saved, len);
+  path[len] = '\0';
+  free(out);
+  ck_assert_msg(strncmp(path, dir, strlen(dir)) == 0, "%s is not in %s", path, dir);
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f, "%s: %s", path, strerror(errno));
+  char text[128] = "";
+  ck_assert(fread(text, 1, sizeof text - 1, f) > 0);
+  fclose(f);
+  ck_assert_msg(strncmp(text, "vaecl gemm tuning 1\nchunk ", 26) == 0, "%s holds: %s", path, text);
+  expect(env, "bench --batch 4 --steps 1 --warmup 1", 0, "tuned by vaecl tune)");
+  f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("vaecl gemm tuning 1\nchunk -3\n", f);
+  fclose(f);
+  expect(env, "bench --batch 4 --steps 1 --warmup 1", 0,
+         "(k-chunks of 64, groups up to 8x8, defaults)");
+  expect("", "--backend cpu tune --batch 2 --steps 1", 0, "nothing to tune on");
+  expect("", "tune --steps 0", 2, "--steps");
+  expect("", "tune --help", 0, "same bits");
 }
 END_TEST
 
@@ -493,6 +538,7 @@ int main(void) {
   tcase_add_test(tc, devices_lists_pocl);
   tcase_add_test(tc, device_by_name);
   tcase_add_test(tc, bench_profile_names_layers_and_shapes);
+  tcase_add_test(tc, tune_stores_parameters_the_next_run_uses);
   tcase_add_test(tc, bad_arguments_name_the_problem);
   tcase_add_test(tc, missing_data_names_path_and_fix);
   tcase_add_test(tc, bad_device_names_the_fix);

@@ -5,7 +5,9 @@
  * files): the reference model, seed 1, trained for 2 epochs at batch 128 on the
  * first 512 fixture images, on PoCL's CPU device, and still hold by default, where
  * vaecl's own GEMM kernels run on CPU devices, and with CLBlast computing every GEMM
- * (gemm_tuning = 0): both sum each product in the same order. CLBlast's GEMMs split
+ * (gemm_tuning = 0): both sum each product in the same order. Other parameters of the
+ * block kernel (gemm_chunk, gemm_group: what `vaecl tune` chooses) give the same bits on
+ * any device. CLBlast's GEMMs split
  * along long sums (gemm_split_k = 1, the default on GPUs) sum in another order: that
  * trajectory is pinned too, and must stay within float bounds of the exact one. Any
  * change that alters one bit of the weights, Adam's moments or the reported losses
@@ -49,11 +51,13 @@ static uint64_t fnv1a(uint64_t h, const void *bytes, size_t n) {
 
 /* Trains the reference recipe on a backend with the given GEMM choices; the digests
  * of the final state and losses, and the last epoch's metrics. */
-static void train(int tuning, int split, digests *d, vaecl_epoch_metrics *last, char *device,
-                  size_t size) {
+static void train(int tuning, int split, int chunk, digests *d, vaecl_epoch_metrics *last,
+                  char *device, size_t size) {
   vaecl_backend_options o = test_backend_options();
   o.gemm_tuning = tuning;
   o.gemm_split_k = split;
+  o.gemm_chunk = chunk; /* with groups of up to 3x3: what vaecl tune may choose */
+  o.gemm_group = chunk ? 3 : 0;
   vb_backend *b = vaecl_backend_create("opencl", &o);
   ck_assert_msg(b != NULL, "no OpenCL device: %s", vaecl_last_error());
   snprintf(device, size, "%s", b->device_name);
@@ -107,11 +111,15 @@ static void check_close_run(const char *what, double split, double exact) {
 
 START_TEST(reference_trajectory_is_unchanged) {
   char device[256];
-  digests exact, clblast, split;
-  vaecl_epoch_metrics last_exact, last_clblast, last_split;
-  train(1, VAECL_GEMM_SPLIT_AUTO, &exact, &last_exact, device, sizeof device);
-  train(0, 0, &clblast, &last_clblast, device, sizeof device);
-  train(0, 1, &split, &last_split, device, sizeof device);
+  digests exact, tuned, clblast, split;
+  vaecl_epoch_metrics last_exact, last_tuned, last_clblast, last_split;
+  train(1, VAECL_GEMM_SPLIT_AUTO, 0, &exact, &last_exact, device, sizeof device);
+  train(1, VAECL_GEMM_SPLIT_AUTO, 5, &tuned, &last_tuned, device, sizeof device);
+  train(0, 0, 0, &clblast, &last_clblast, device, sizeof device);
+  train(0, 1, 0, &split, &last_split, device, sizeof device);
+  /* the block kernel's chunk and groups are scheduling only, on every device */
+  ck_assert_msg(tuned.state == exact.state && tuned.loss == exact.loss,
+                "other GEMM kernel parameters changed the trajectory");
   check_close_run("loss", last_split.loss, last_exact.loss);
   check_close_run("reconstruction_loss", last_split.reconstruction_loss,
                   last_exact.reconstruction_loss);

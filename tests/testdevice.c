@@ -1,6 +1,7 @@
 #include "testdevice.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,9 @@ vaecl_backend_options test_backend_options(void) {
   const char *split = getenv("VAECL_GEMM_SPLIT");
   if (split && *split && strcmp(split, "auto") != 0)
     o.gemm_split_k = strcmp(split, "on") == 0;
+  const char *params = getenv("VAECL_TEST_GEMM_PARAMS"); /* "CHUNK,GROUP" */
+  if (params && *params && sscanf(params, "%d,%d", &o.gemm_chunk, &o.gemm_group) != 2)
+    o.gemm_chunk = o.gemm_group = 0;
   return o;
 }
 

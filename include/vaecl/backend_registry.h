@@ -48,6 +48,11 @@ typedef struct {
    * products side by side (CLBlast's strided batched GEMM), summed in a fixed order.
    * VAECL_GEMM_SPLIT_AUTO (default): on devices other than CPUs; 0 never; 1 always. */
   int gemm_split_k;
+  /* OpenCL on CPU devices: vaecl's block GEMM kernel walks each sum in chunks of
+   * gemm_chunk terms, in work-groups of up to gemm_group x gemm_group work-items. 0
+   * (default): the values `vaecl tune` stored for the device and driver in cache_dir,
+   * else 64 and 8. Only the speed depends on them: every value gives the same bits. */
+  int gemm_chunk, gemm_group;
 } vaecl_backend_options;
 
 vaecl_backend_options vaecl_backend_defaults(void);
@@ -97,6 +102,19 @@ typedef struct {
   long launches, host_syncs;
 } vaecl_backend_counts;
 int vaecl_backend_counts_get(vb_backend *, vaecl_backend_counts *);
+
+/* The parameters of vaecl's block GEMM kernel (see gemm_chunk) in a backend. */
+typedef struct {
+  int chunk, group;
+} vaecl_gemm_params;
+/* Those b uses; *tunable is 1 when its GEMMs run in that kernel (OpenCL on a CPU
+ * device with gemm_tuning on), 0 otherwise (the values then do nothing). */
+int vaecl_backend_gemm_params(vb_backend *b, vaecl_gemm_params *used, int *tunable);
+/* Stores p as the tuned parameters of b's device (and driver) in cache_dir, where
+ * backends created with that cache_dir and no explicit gemm_chunk/gemm_group then
+ * find them; path gets the file's name. Fails on backends without the kernel. */
+int vaecl_backend_save_gemm_params(vb_backend *b, const char *cache_dir, const vaecl_gemm_params *p,
+                                   char *path, size_t path_size);
 
 #ifdef __cplusplus
 }

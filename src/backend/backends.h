@@ -15,6 +15,9 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts);
 int vb_opencl_profile(vb_backend *, vaecl_op_profile **rows, size_t *n);
 int vb_opencl_profile_reset(vb_backend *, int on);
 int vb_opencl_counts(vb_backend *, vaecl_backend_counts *);
+int vb_opencl_gemm_params(vb_backend *, vaecl_gemm_params *used, int *tunable);
+int vb_opencl_save_gemm_params(vb_backend *, const char *cache_dir, const vaecl_gemm_params *,
+                               char *path, size_t path_size);
 
 /* Plain C on the host (src/backend/cpu): one device, 0 (or -1). */
 vb_backend *vb_cpu_create(const vaecl_backend_options *opts);

@@ -16,12 +16,15 @@ typedef struct {
   int (*profile)(vb_backend *, vaecl_op_profile **rows, size_t *n);
   int (*profile_reset)(vb_backend *, int on);
   int (*counts)(vb_backend *, vaecl_backend_counts *);
+  /* NULL: no tunable GEMM kernel */
+  int (*gemm_params)(vb_backend *, vaecl_gemm_params *, int *tunable);
+  int (*save_gemm_params)(vb_backend *, const char *, const vaecl_gemm_params *, char *, size_t);
 } backend_entry;
 
 static const backend_entry backends[] = {
     {"opencl", vb_opencl_create, vaecl_list_devices, vb_opencl_profile, vb_opencl_profile_reset,
-     vb_opencl_counts},
-    {"cpu", vb_cpu_create, vb_cpu_list_devices, NULL, NULL, NULL},
+     vb_opencl_counts, vb_opencl_gemm_params, vb_opencl_save_gemm_params},
+    {"cpu", vb_cpu_create, vb_cpu_list_devices, NULL, NULL, NULL, NULL, NULL},
 };
 enum { BACKEND_COUNT = sizeof backends / sizeof backends[0] };
 
@@ -40,6 +43,8 @@ vaecl_backend_options vaecl_backend_defaults(void) {
                                  .profile = 0,
                                  .gemm_indirect_min = 0,
                                  .gemm_split_k = VAECL_GEMM_SPLIT_AUTO,
+                                 .gemm_chunk = 0,
+                                 .gemm_group = 0,
                                  .build_log = NULL,
                                  .build_log_ctx = NULL};
 }
@@ -146,4 +151,23 @@ int vaecl_backend_counts_get(vb_backend *b, vaecl_backend_counts *out) {
     return vaecl_fail("internal error: vaecl_backend_counts_get without a backend");
   const backend_entry *e = find(b->ops->name);
   return e && e->counts ? e->counts(b, out) : 0;
+}
+
+int vaecl_backend_gemm_params(vb_backend *b, vaecl_gemm_params *used, int *tunable) {
+  *used = (vaecl_gemm_params){0, 0};
+  *tunable = 0;
+  if (!b || !b->ops || !b->ops->name)
+    return vaecl_fail("internal error: vaecl_backend_gemm_params without a backend");
+  const backend_entry *e = find(b->ops->name);
+  return e && e->gemm_params ? e->gemm_params(b, used, tunable) : 0;
+}
+
+int vaecl_backend_save_gemm_params(vb_backend *b, const char *cache_dir, const vaecl_gemm_params *p,
+                                   char *path, size_t path_size) {
+  if (!b || !b->ops || !b->ops->name)
+    return vaecl_fail("internal error: vaecl_backend_save_gemm_params without a backend");
+  const backend_entry *e = find(b->ops->name);
+  if (!e || !e->save_gemm_params)
+    return vaecl_fail("the %s backend has no tunable GEMM kernel", b->ops->name);
+  return e->save_gemm_params(b, cache_dir, p, path, path_size);
 }

@@ -7,6 +7,7 @@
 
 #include "cli/cli_dist.h"
 #include <vaecl/backend.h>
+#include <vaecl/backend_registry.h>
 #include <vaecl/checkpoint.h>
 #include <vaecl/evaluate.h>
 #include <vaecl/graph.h>
@@ -39,6 +40,10 @@ int cli_pick_rank_device(cli_globals *g);
  * VAECL_PROFILE=1 and VAECL_BUILD_LOG=1 (print the kernels' build log to stderr).
  * NULL with a message (and a hint on choosing a device). */
 vb_backend *cli_backend_open(const cli_globals *g);
+/* The same with the block GEMM kernel's parameters given (vaecl tune; NULL: as above). */
+vb_backend *cli_backend_open_gemm(const cli_globals *g, const vaecl_gemm_params *gemm);
+/* The kernel cache directory cli_backend_open uses (NULL when there is none). */
+const char *cli_cache_dir(char *buf, size_t size);
 /* Refuses (with a message) values of VAECL_GEMM_TUNING (on|off), VAECL_WORK_LAYOUT
  * (rows|channels), VAECL_PROFILE and VAECL_BUILD_LOG (0|1) other than those; unset or
  * empty ones mean the default. */
@@ -58,6 +63,7 @@ int cli_reconstruct(const cli_globals *, int argc, char **argv);
 int cli_encode(const cli_globals *, int argc, char **argv);
 int cli_interpolate(const cli_globals *, int argc, char **argv);
 int cli_score(const cli_globals *, int argc, char **argv);
+int cli_tune(const cli_globals *, int argc, char **argv);
 
 /* --model PATH: a model file or a checkpoint (recognised by its content); NULL is
  * the reference model. *ck (when not NULL) receives the checkpoint, if it is one

@@ -61,8 +61,20 @@ static void print_build_log(void *ctx, const char *device, const char *log, int 
 }
 
 vb_backend *cli_backend_open(const cli_globals *g) {
+  return cli_backend_open_gemm(g, NULL);
+}
+
+const char *cli_cache_dir(char *buf, size_t size) {
+  return cache_dir(buf, size);
+}
+
+vb_backend *cli_backend_open_gemm(const cli_globals *g, const vaecl_gemm_params *gemm) {
   char dir[4096];
   vaecl_backend_options o = vaecl_backend_defaults();
+  if (gemm) {
+    o.gemm_chunk = gemm->chunk;
+    o.gemm_group = gemm->group;
+  }
   o.device = g->device;
   o.device_match = g->device_match;
   o.cache_dir = cache_dir(dir, sizeof dir);

@@ -24,6 +24,7 @@ static void usage(FILE *f) {
           "  encode       latent means and log-variances of every image, as CSV\n"
           "  interpolate  decode along the line between two images' latent means\n"
           "  score        a per-image anomaly score (CSV) and the highest-scoring images\n"
+          "  tune         find this device's fastest GEMM kernel parameters (vaecl tune --help)\n"
           "\n"
           "global options:\n"
           "  --backend NAME  opencl (default) or cpu (plain C reference: exact, slow)\n"
@@ -141,7 +142,8 @@ static int run_verb(cli_globals *g, int argc, char **argv) {
     int (*run)(const cli_globals *, int, char **);
   } verbs[] = {
       {"eval", cli_eval},     {"sample", cli_sample},           {"reconstruct", cli_reconstruct},
-      {"encode", cli_encode}, {"interpolate", cli_interpolate}, {"score", cli_score}};
+      {"encode", cli_encode}, {"interpolate", cli_interpolate}, {"score", cli_score},
+      {"tune", cli_tune}};
   for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
     if (!strcmp(verb, verbs[k].name))
       return verbs[k].run(g, argc, argv);
@@ -151,7 +153,7 @@ static int run_verb(cli_globals *g, int argc, char **argv) {
   }
   fprintf(stderr,
           "vaecl: unknown command '%s' (commands: devices, train, summary, plot, bench, eval, "
-          "sample, reconstruct, encode, interpolate, score; see --help)\n",
+          "sample, reconstruct, encode, interpolate, score, tune; see --help)\n",
           verb);
   return 2;
 }

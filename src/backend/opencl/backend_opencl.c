@@ -362,6 +362,14 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
    * tuning off stands for a GPU: CLBlast). Elsewhere CLBlast, split along long sums
    * unless told otherwise: a GPU would run those on a handful of work-groups. */
   b->own_gemm = cpu && opts->gemm_tuning;
+  /* the block kernel's chunk and group side: given, tuned for the device, or defaults */
+  b->block_chunk = 64, b->block_group = 8;
+  const int tuned =
+      vaecl_cl_load_gemm_params(b->dev, opts->cache_dir, &b->block_chunk, &b->block_group);
+  if (opts->gemm_chunk > 0)
+    b->block_chunk = opts->gemm_chunk;
+  if (opts->gemm_group > 0)
+    b->block_group = opts->gemm_group;
   b->split_k = opts->gemm_split_k == VAECL_GEMM_SPLIT_AUTO ? !cpu : opts->gemm_split_k != 0;
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
@@ -382,6 +390,16 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
     clb_destroy(&b->base);
     return NULL;
   }
+  if (b->own_gemm) {
+    const size_t used = strlen(b->base.gemm_note);
+    snprintf(b->base.gemm_note + used, sizeof b->base.gemm_note - used,
+             " (k-chunks of %d, groups up to %dx%d, %s)", b->block_chunk, b->block_group,
+             b->block_group,
+             opts->gemm_chunk > 0 || opts->gemm_group > 0 ? "given"
+             : tuned                                      ? "tuned by vaecl tune"
+                                                          : "defaults");
+  }
+
   if (build_kernels(b, opts) != 0) {
     clb_destroy(&b->base);
     return NULL;

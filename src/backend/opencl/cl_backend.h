@@ -69,8 +69,9 @@ typedef struct {
   /* GEMM (cl_gemm.c): CLBlast's padded and transposed matrices, or the block
    * kernel's transposed operand; and the partial products of split GEMMs */
   vb_buf *gemm_temp, *gemm_parts;
-  int own_gemm; /* GEMMs in vaecl's kernels (cl/gemm_thin.cl, cl/gemm_block.cl) */
-  int split_k;  /* CLBlast GEMMs with a long sum and a small output split along k */
+  int own_gemm;                 /* GEMMs in vaecl's kernels (cl/gemm_thin.cl, cl/gemm_block.cl) */
+  int block_chunk, block_group; /* cl/gemm_block.cl's k-chunk and largest group side */
+  int split_k;                  /* CLBlast GEMMs with a long sum and a small output split along k */
   /* vaecl_backend_options.profile (or vb_opencl_profile_reset): wait after every op
    * and add its wall time to its row (cl_profile.c; slows the run). The ops name
    * their shape and FLOPs before launching, the graph the layer (clb_label). */

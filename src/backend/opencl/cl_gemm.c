@@ -13,6 +13,7 @@
 #include <clblast_c.h>
 #include <stdio.h>
 
+#include "backend/backends.h"
 #include "backend/opencl/cl_backend.h"
 #include "backend/opencl/cl_util.h"
 #include "util/clock.h"
@@ -96,27 +97,29 @@ static int block(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, 
   }
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
   const int lk = N, tq = ta ? 1 : K, tk = ta ? M : 1;
-  /* 16 lanes x 8 rows per work-item; 4 to 8 work-items a side per group, which share
-   * each chunk of k (measured on PoCL 3.1, 2 cores: 8x8 and 4x8 alike, 16x4 half as
-   * fast), the size that wastes the fewest work-items past the product's edges
-   * (they still compute), halved while that leaves fewer than 16 groups to share
-   * between the cores */
+  /* 16 lanes x 8 rows per work-item; groups of up to block_group work-items a side
+   * (default 8: measured on PoCL 3.1, 2 cores, 8x8 and 4x8 alike, 16x4 half as fast),
+   * which share each chunk of k; of the sizes from half that up, the one that wastes
+   * the fewest work-items past the product's edges (they still compute), halved while
+   * that leaves fewer than 4 groups to share between the cores */
   const size_t global[2] = {((size_t)N + 15) / 16, ((size_t)M + 7) / 8};
+  const size_t side = (size_t)b->block_group;
   size_t local[2];
   for (int d = 0; d < 2; d++) {
-    local[d] = global[d] < 8 ? global[d] : 8;
-    for (size_t l = local[d]; l >= 4; l--)
+    local[d] = global[d] < side ? global[d] : side;
+    for (size_t l = local[d]; l >= (side + 1) / 2 && l > 0; l--)
       if ((global[d] + l - 1) / l * l - global[d] <
           (global[d] + local[d] - 1) / local[d] * local[d] - global[d])
         local[d] = l;
   }
   for (int d = 0; d < 2; d++)
     while (local[d] > 1 &&
-           ((global[0] + local[0] - 1) / local[0]) * ((global[1] + local[1] - 1) / local[1]) < 16)
+           ((global[0] + local[0] - 1) / local[0]) * ((global[1] + local[1] - 1) / local[1]) < 4)
       local[d] = (local[d] + 1) / 2;
-  const karg args[] = {KARG(lanes), KARG(lk), KARG(N), KARG(a),     KARG(tq),  KARG(tk),
-                       KARG(M),     KARG(c),  KARG(K), KARG(alpha), KARG(beta)};
-  return clb_launch_nd(b, K_GEMM_BLOCK, global, local, 11, args);
+  const karg args[] = {KARG(lanes), KARG(lk),    KARG(N),    KARG(a),
+                       KARG(tq),    KARG(tk),    KARG(M),    KARG(c),
+                       KARG(K),     KARG(alpha), KARG(beta), KARG(b->block_chunk)};
+  return clb_launch_nd(b, K_GEMM_BLOCK, global, local, 12, args);
 }
 
 /* ---- CLBlast (other devices) ------------------------------------------------------ */
@@ -220,4 +223,18 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
                       beta, c->mem, 0);
   clb_profile_op(b, K_COUNT, start);
   return rc;
+}
+
+int vb_opencl_gemm_params(vb_backend *base, vaecl_gemm_params *used, int *tunable) {
+  const cl_backend *b = clb_as(base);
+  *used = (vaecl_gemm_params){b->block_chunk, b->block_group};
+  *tunable = b->own_gemm;
+  return 0;
+}
+
+int vb_opencl_save_gemm_params(vb_backend *base, const char *cache_dir, const vaecl_gemm_params *p,
+                               char *path, size_t path_size) {
+  const cl_backend *b = clb_as(base);
+  return vaecl_cl_save_gemm_params(b->dev, b->base.device_name, cache_dir, p->chunk, p->group, path,
+                                   path_size);
 }

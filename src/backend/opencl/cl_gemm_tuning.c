@@ -6,12 +6,14 @@
  * (65-180 GFLOP/s on 2 cores) lost to them on the convolutions' thin and
  * transposed products, where it pads and copies operands. GPUs keep CLBlast's own
  * tuning database. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <clblast_c.h>
 
 #include "backend/opencl/cl_util.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int split, int indirect_min, char *note,
@@ -38,4 +40,51 @@ int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int split, int indirect_mi
   used = strlen(note);
   snprintf(note + used, note_size - used, "; indirect GEMM from %d^3 multiply-adds", indirect_min);
   return 0;
+}
+
+/* ---- the block kernel's tuned parameters (vaecl tune) ---------------------------- */
+
+/* One small text file per device and driver in the cache directory:
+ * "vaecl gemm tuning 1\nchunk N\ngroup N\n". */
+#define TUNING_MAGIC "vaecl gemm tuning 1"
+
+static int valid_params(int chunk, int group) {
+  return chunk >= 1 && chunk <= 65536 && group >= 1 && group <= 16;
+}
+
+int vaecl_cl_load_gemm_params(cl_device_id dev, const char *dir, int *chunk, int *group) {
+  char path[4096];
+  if (vaecl_cl_cache_file(dev, dir, "gemm-tuning", "", path, sizeof path) != 0)
+    return 0;
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 0;
+  char magic[32] = "";
+  int c = 0, g = 0;
+  const int ok = fgets(magic, sizeof magic, f) && strcmp(magic, TUNING_MAGIC "\n") == 0 &&
+                 fscanf(f, "chunk %d\ngroup %d\n", &c, &g) == 2 && valid_params(c, g);
+  fclose(f);
+  if (!ok) /* damaged or from another vaecl: the defaults are right, only maybe slower */
+    return 0;
+  *chunk = c;
+  *group = g;
+  return 1;
+}
+
+int vaecl_cl_save_gemm_params(cl_device_id dev, const char *device_name, const char *dir, int chunk,
+                              int group, char *path, size_t path_size) {
+  if (!valid_params(chunk, group))
+    return vaecl_fail("GEMM parameters out of range: chunk %d (1 to 65536), group %d (1 to 16)",
+                      chunk, group);
+  if (vaecl_cl_cache_file(dev, dir, "gemm-tuning", "", path, path_size) != 0)
+    return vaecl_fail("no cache directory to keep the tuned GEMM parameters of %s in (%s)",
+                      device_name, dir && *dir ? dir : "none given");
+  vaecl_atomic_file out;
+  if (vaecl_atomic_open(&out, path) != 0)
+    return -1;
+  errno = 0;
+  const int err = fprintf(out.f, TUNING_MAGIC "\nchunk %d\ngroup %d\n", chunk, group) < 0
+                      ? (errno ? errno : EIO)
+                      : 0;
+  return vaecl_atomic_commit(&out, err);
 }

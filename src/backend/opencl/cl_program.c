@@ -39,29 +39,48 @@ static int make_dirs(const char *path) {
   return (mkdir(buf, 0755) == 0 || errno == EEXIST) ? 0 : -1;
 }
 
-static int cache_path(cl_device_id dev, const char *dir, const char *source, const char *options,
-                      char *buf, size_t size) {
+int vaecl_cl_device_key(cl_device_id dev, uint64_t *key) {
   char name[256], dev_version[256], driver[256], platform_version[256] = "";
   cl_platform_id platform;
-  if (!dir || !*dir || strlen(dir) > 3500)
-    return -1;
   vaecl_cl_device_string(dev, CL_DEVICE_NAME, name, sizeof name);
   vaecl_cl_device_string(dev, CL_DEVICE_VERSION, dev_version, sizeof dev_version);
   vaecl_cl_device_string(dev, CL_DRIVER_VERSION, driver, sizeof driver);
-  /* Without the platform version the key would be weaker: skip the cache instead. */
+  /* Without the platform version the key would be weaker: no key at all instead. */
   if (clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL) != CL_SUCCESS ||
       clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof platform_version, platform_version,
                         NULL) != CL_SUCCESS)
     return -1;
   platform_version[sizeof platform_version - 1] = '\0';
   uint64_t h = 0xCBF29CE484222325ull;
-  const char *parts[] = {source, options, name, dev_version, driver, platform_version};
+  const char *parts[] = {name, dev_version, driver, platform_version};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
     h = fnv1a(h, parts[i]);
+  *key = h;
+  return 0;
+}
+
+int vaecl_cl_cache_file(cl_device_id dev, const char *dir, const char *what, const char *text,
+                        char *buf, size_t size) {
+  uint64_t h;
+  if (!dir || !*dir || strlen(dir) > 3500 || vaecl_cl_device_key(dev, &h) != 0)
+    return -1;
+  h = fnv1a(h, text);
   if (make_dirs(dir) != 0)
     return -1;
-  const int n = snprintf(buf, size, "%s/kernels-%016llx.bin", dir, (unsigned long long)h);
+  const int n = snprintf(buf, size, "%s/%s-%016llx", dir, what, (unsigned long long)h);
   return (n > 0 && (size_t)n < size) ? 0 : -1;
+}
+
+/* The kernels' entry: the source and build options join the device's key. */
+static int cache_path(cl_device_id dev, const char *dir, const char *source, const char *options,
+                      char *buf, size_t size) {
+  char name[32];
+  snprintf(name, sizeof name, "%016llx", (unsigned long long)fnv1a(0xCBF29CE484222325ull, options));
+  if (vaecl_cl_cache_file(dev, dir, "kernels", source, buf, size) != 0)
+    return -1;
+  const size_t used = strlen(buf);
+  const int n = snprintf(buf + used, size - used, "-%s.bin", name);
+  return (n > 0 && (size_t)n < size - used) ? 0 : -1;
 }
 
 /* Written whole or not at all (util/atomic_file.h): concurrent runs never see half a file,

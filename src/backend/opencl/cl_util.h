@@ -10,6 +10,7 @@
 #endif
 #include <clblast_c.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* "CL_OUT_OF_RESOURCES" etc.; a number for codes it does not know. */
 const char *vaecl_cl_error_name(cl_int err);
@@ -55,6 +56,21 @@ int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
  * when that cannot be set. */
 int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int split, int indirect_min, char *note,
                        size_t note_size);
+
+/* The block GEMM kernel's parameters stored for dev in dir by `vaecl tune`: 1 and
+ * *chunk, *group when a valid file is there, 0 otherwise (none, damaged: defaults). */
+int vaecl_cl_load_gemm_params(cl_device_id dev, const char *dir, int *chunk, int *group);
+/* Stores them (atomically); path gets the file. -1 with a message naming it. */
+int vaecl_cl_save_gemm_params(cl_device_id dev, const char *device_name, const char *dir, int chunk,
+                              int group, char *path, size_t path_size);
+
+/* A hash of the device's name and version, the driver's version and the platform's:
+ * what a compiled kernel or a tuned parameter is valid for. -1 when a query fails. */
+int vaecl_cl_device_key(cl_device_id dev, uint64_t *key);
+/* "DIR/WHAT-<hash of the device key and text>", DIR created if need be; -1 when there
+ * is no directory, no key or no room. */
+int vaecl_cl_cache_file(cl_device_id dev, const char *dir, const char *what, const char *text,
+                        char *buf, size_t size);
 
 /* Text info queries into fixed buffers; the empty string when the query fails. */
 void vaecl_cl_device_string(cl_device_id dev, cl_device_info what, char *buf, size_t size);
