@@ -65,6 +65,10 @@ int cli_interpolate(const cli_globals *, int argc, char **argv);
 int cli_score(const cli_globals *, int argc, char **argv);
 int cli_tune(const cli_globals *, int argc, char **argv);
 
+/* count pixels in [0, 1] drawn from a fixed seed, in a device buffer (bench, tune);
+ * NULL with a message. */
+vb_buf *cli_synthetic_images(vb_backend *, size_t count);
+
 /* --model PATH: a model file or a checkpoint (recognised by its content); NULL is
  * the reference model. *ck (when not NULL) receives the checkpoint, if it is one
  * (else it is zeroed). Messages name the path. */

@@ -10,7 +10,6 @@
 #include "nn/train_shard.h"
 #include "util/clock.h"
 #include "util/error.h"
-#include "util/philox.h"
 #include <vaecl/backend_registry.h>
 #include <vaecl/graph.h>
 #include <vaecl/step_window.h>
@@ -150,22 +149,14 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
   if (d->ranks > 1)
     shard_rows((int)a->batch, d->rank, d->ranks, &sh.first, &sh.part);
   vaecl_model *m = vaecl_model_create(be, spec, sh.part, 1);
-  const size_t n = (size_t)sh.part * vaecl_shape_size(&spec->input);
-  float *host = malloc(n * sizeof *host);
   float *stats = malloc((size_t)sh.part * 2 * spec->latent * sizeof *stats);
   vb_buf *images = NULL;
   int rc = m ? 0 : -1; /* vaecl_model_create has said why */
-  if (rc == 0 && (!host || !stats))
+  if (rc == 0 && !stats)
     rc = vaecl_fail("out of host memory for a batch of %ld", a->batch);
-  if (rc == 0 && !(images = be->ops->alloc(be, n * sizeof *host)))
+  if (rc == 0 &&
+      !(images = cli_synthetic_images(be, (size_t)sh.part * vaecl_shape_size(&spec->input))))
     rc = -1;
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    uint32_t w[4];
-    vaecl_philox_draw(7, 0, (uint32_t)i, w);
-    host[i] = (float)(w[0] >> 24) / 255.0f;
-  }
-  if (rc == 0)
-    rc = be->ops->write(be, images, 0, host, n * sizeof *host);
   const vaecl_shard shard = {
       .rank = d->rank, .ranks = d->ranks, .user = (void *)d, .reduce = cli_dist_reduce};
   if (rc == 0 && d->ranks > 1 && (rc = shard_step_open(&sh.step, m, be, &shard)) == 0)
@@ -223,8 +214,8 @@ static int run(vb_backend *be, const vaecl_model_spec *spec, const bench_args *a
   }
   if (sh.open)
     shard_step_close(&sh.step);
-  be->ops->release(be, images);
-  free(host);
+  if (images)
+    be->ops->release(be, images);
   free(stats);
   vaecl_model_destroy(m);
   return rc;

@@ -10,7 +10,6 @@
 #include "cli/cli.h"
 #include "util/clock.h"
 #include "util/error.h"
-#include "util/philox.h"
 #include <vaecl/backend_registry.h>
 #include <vaecl/graph.h>
 #include <vaecl/step_window.h>
@@ -60,17 +59,8 @@ static int time_steps(vb_backend *be, const vaecl_model_spec *spec, const tune_a
   vaecl_model *m = vaecl_model_create(be, spec, (int)a->batch, 1);
   if (!m)
     return -1;
-  const size_t n = (size_t)a->batch * vaecl_shape_size(&spec->input);
-  float *host = malloc(n * sizeof *host);
-  vb_buf *images = host ? be->ops->alloc(be, n * sizeof *host) : NULL;
-  int rc = images ? 0 : host ? -1 : vaecl_fail("out of host memory for a batch of %ld", a->batch);
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    uint32_t w[4];
-    vaecl_philox_draw(7, 0, (uint32_t)i, w);
-    host[i] = (float)(w[0] >> 24) / 255.0f;
-  }
-  if (rc == 0)
-    rc = be->ops->write(be, images, 0, host, n * sizeof *host);
+  vb_buf *images = cli_synthetic_images(be, (size_t)a->batch * vaecl_shape_size(&spec->input));
+  int rc = images ? 0 : -1;
   const vaecl_adam_config adam = vaecl_adam_default();
   vaecl_step_window window = vaecl_step_window_open(be);
   double start = 0;
@@ -87,7 +77,6 @@ static int time_steps(vb_backend *be, const vaecl_model_spec *spec, const tune_a
     *ms = 1e3 * (vaecl_seconds() - start) / (double)a->steps;
   if (images)
     be->ops->release(be, images);
-  free(host);
   vaecl_model_destroy(m);
   return rc;
 }
