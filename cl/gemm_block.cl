@@ -2,8 +2,11 @@
  * rows contiguous (the host transposes a k-contiguous operand first).
  *
  * As in gemm_thin.cl, each output is the plain sum over k in order 0..k-1, so the
- * bits are CLBlast's. A work-item owns BLOCK_ROWS x 16 outputs: 16 lanes of the lane
- * operand (a float16, read in place) times BLOCK_ROWS scalars of the tile operand.
+ * bits are CLBlast's. A work-item owns BLOCK_ROWS x 32 outputs: 32 lanes of the lane
+ * operand (two float16, read in place) times BLOCK_ROWS scalars of the tile operand,
+ * 16 vector sums in registers (two loads and 8 scalars per 16 vector multiply-adds;
+ * 16 lanes ran 10% slower on PoCL 3.1, 12 rows no faster). The host's work sizes
+ * (src/backend/opencl/cl_gemm.c) follow these constants.
  * The work-group walks k in chunks of `chunk` terms with a barrier after each: PoCL
  * runs every work-item of the group through one chunk before the next, so the chunk's
  * rows of both operands are read from memory once per group and then from cache. The
@@ -25,56 +28,71 @@ inline float16 block_lanes(__global const float *x, const int at, const int np) 
 /* lane operand L: element (kk, p) at L[kk * lk + p], p < P;
  * tile operand T: element (q, kk) at T[q * tq + kk * tk], q < Q;
  * C: element (q, p) at C[q * P + p]. beta == 0 leaves C unread. */
+inline void block_store(__global float *c, const float16 acc, const int np, const float alpha,
+                        const float beta) {
+  if (np == BLOCK_LANES) {
+    vstore16(beta != 0.0f ? alpha * acc + beta * vload16(0, c) : alpha * acc, 0, c);
+  } else {
+    float v[BLOCK_LANES];
+    vstore16(acc, 0, v);
+    for (int p = 0; p < np; p++)
+      c[p] = beta != 0.0f ? alpha * v[p] + beta * c[p] : alpha * v[p];
+  }
+}
+
 __kernel void gemm_block(__global const float *L, const int lk, const int P,
                          __global const float *T, const int tq, const int tk, const int Q,
                          __global float *C, const int K, const float alpha, const float beta,
                          const int chunk) {
-  const int p0 = get_global_id(0) * BLOCK_LANES, q0 = get_global_id(1) * BLOCK_ROWS;
+  const int p0 = get_global_id(0) * 2 * BLOCK_LANES, q0 = get_global_id(1) * BLOCK_ROWS;
   /* work-items past the edges still walk the chunks (barriers), on clamped indices */
-  const int np = clamp(P - p0, 0, BLOCK_LANES), nq = clamp(Q - q0, 0, BLOCK_ROWS);
+  const int np = clamp(P - p0, 0, 2 * BLOCK_LANES), nq = clamp(Q - q0, 0, BLOCK_ROWS);
+  const int na = min(np, BLOCK_LANES), nb = max(np - BLOCK_LANES, 0);
   const int pl = min(p0, P - 1);
   int row[BLOCK_ROWS];
   for (int r = 0; r < BLOCK_ROWS; r++)
     row[r] = min(q0 + r, Q - 1) * tq;
-  float16 acc[BLOCK_ROWS];
-  for (int r = 0; r < BLOCK_ROWS; r++)
+  float16 acc[2 * BLOCK_ROWS];
+  for (int r = 0; r < 2 * BLOCK_ROWS; r++)
     acc[r] = (float16)(0.0f);
   for (int k0 = 0; k0 < K; k0 += chunk) {
     const int k1 = min(K, k0 + chunk);
     /* sums copied in and out of each chunk: what lives across the barrier PoCL keeps
      * in memory, and these stay in registers */
-    float16 sum[BLOCK_ROWS];
+    float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
     for (int r = 0; r < BLOCK_ROWS; r++)
-      sum[r] = acc[r];
-    if (np == BLOCK_LANES) {
+      sa[r] = acc[r], sb[r] = acc[BLOCK_ROWS + r];
+    if (np == 2 * BLOCK_LANES) {
       for (int kk = k0; kk < k1; kk++) {
-        const float16 v = vload16(0, L + kk * lk + pl);
+        const float16 va = vload16(0, L + kk * lk + pl), vb = vload16(1, L + kk * lk + pl);
 #pragma unroll
-        for (int r = 0; r < BLOCK_ROWS; r++)
-          sum[r] += T[row[r] + kk * tk] * v;
+        for (int r = 0; r < BLOCK_ROWS; r++) {
+          const float t = T[row[r] + kk * tk];
+          sa[r] += t * va;
+          sb[r] += t * vb;
+        }
       }
     } else {
       for (int kk = k0; kk < k1; kk++) {
-        const float16 v = block_lanes(L, kk * lk + pl, np);
+        const float16 va = block_lanes(L, kk * lk + pl, na);
+        const float16 vb = block_lanes(L, kk * lk + pl + BLOCK_LANES, nb);
 #pragma unroll
-        for (int r = 0; r < BLOCK_ROWS; r++)
-          sum[r] += T[row[r] + kk * tk] * v;
+        for (int r = 0; r < BLOCK_ROWS; r++) {
+          const float t = T[row[r] + kk * tk];
+          sa[r] += t * va;
+          sb[r] += t * vb;
+        }
       }
     }
     for (int r = 0; r < BLOCK_ROWS; r++)
-      acc[r] = sum[r];
+      acc[r] = sa[r], acc[BLOCK_ROWS + r] = sb[r];
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   for (int r = 0; r < nq; r++) {
     __global float *c = C + (q0 + r) * P + p0;
-    if (np == BLOCK_LANES) {
-      vstore16(beta != 0.0f ? alpha * acc[r] + beta * vload16(0, c) : alpha * acc[r], 0, c);
-    } else {
-      float v[BLOCK_LANES];
-      vstore16(acc[r], 0, v);
-      for (int p = 0; p < np; p++)
-        c[p] = beta != 0.0f ? alpha * v[p] + beta * c[p] : alpha * v[p];
-    }
+    block_store(c, acc[r], na, alpha, beta);
+    if (nb > 0)
+      block_store(c + BLOCK_LANES, acc[BLOCK_ROWS + r], nb, alpha, beta);
   }
 }
 

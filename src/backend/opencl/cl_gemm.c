@@ -97,12 +97,12 @@ static int block(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, 
   }
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
   const int lk = N, tq = ta ? 1 : K, tk = ta ? M : 1;
-  /* 16 lanes x 8 rows per work-item; groups of up to block_group work-items a side
-   * (default 8: measured on PoCL 3.1, 2 cores, 8x8 and 4x8 alike, 16x4 half as fast),
-   * which share each chunk of k; of the sizes from half that up, the one that wastes
+  /* 32 lanes x 8 rows per work-item (cl/gemm_block.cl); groups of up to block_group
+   * work-items a side (default 8, chosen on PoCL 3.1, 2 cores), which share each chunk
+   * of k; of the sizes from half that up, the one that wastes
    * the fewest work-items past the product's edges (they still compute), halved while
    * that leaves fewer than 4 groups to share between the cores */
-  const size_t global[2] = {((size_t)N + 15) / 16, ((size_t)M + 7) / 8};
+  const size_t global[2] = {((size_t)N + 31) / 32, ((size_t)M + 7) / 8};
   const size_t side = (size_t)b->block_group;
   size_t local[2];
   for (int d = 0; d < 2; d++) {
