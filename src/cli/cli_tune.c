@@ -82,8 +82,8 @@ static int time_steps(vb_backend *be, const vaecl_model_spec *spec, const tune_a
 }
 
 /* The defaults first: with a small budget they are what the others are measured by. */
-static const vaecl_gemm_params candidates[] = {{64, 8}, {32, 8},  {128, 8}, {256, 8}, {16, 8},
-                                               {64, 4}, {128, 4}, {32, 4},  {512, 8}, {64, 6}};
+static const vaecl_gemm_params candidates[] = {{64, 8}, {32, 8},  {128, 8}, {256, 8},  {16, 8},
+                                               {64, 4}, {128, 4}, {64, 12}, {128, 12}, {64, 16}};
 enum { N_CANDIDATES = sizeof candidates / sizeof candidates[0] };
 
 static int tune(const cli_globals *g, const vaecl_model_spec *spec, const tune_args *a) {
