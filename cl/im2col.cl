@@ -31,6 +31,33 @@ __kernel void im2col(__global const float *img, __global float *col, const int i
   }
 }
 
+/* The rows layout with few channels (CPUs): a work-item per patch row copies all of
+ * its k*k taps, so the row's index arithmetic (divisions, which PoCL cannot vectorise)
+ * is done once rather than once per tap. The same copies as im2col. */
+__kernel void im2col_rows(__global const float *img, __global float *col, const int img_h,
+                          const int img_w, const int c, const int grid_h, const int grid_w,
+                          const int k, const int stride, const int pad, const int rows) {
+  const int row = get_global_id(0);
+  if (row >= rows)
+    return;
+  const int gx = row % grid_w, gy = (row / grid_w) % grid_h, n = row / (grid_w * grid_h);
+  __global float *out = col + (size_t)row * k * k * c;
+  for (int ky = 0; ky < k; ky++) {
+    const int y = gy * stride + ky - pad;
+    for (int kx = 0; kx < k; kx++, out += c) {
+      const int x = gx * stride + kx - pad;
+      if (y >= 0 && y < img_h && x >= 0 && x < img_w) {
+        __global const float *in = img + ((size_t)(n * img_h + y) * img_w + x) * c;
+        for (int ch = 0; ch < c; ch++)
+          out[ch] = in[ch];
+      } else {
+        for (int ch = 0; ch < c; ch++)
+          out[ch] = 0.0f;
+      }
+    }
+  }
+}
+
 /* Work-item (j, pixel) gathers, for each channel of its span, every column entry
  * that im2col would have filled from that pixel: no atomics, and a fixed sum order.
  * With act >= 0 it then applies bias_act to its pixel (cl/elementwise.cl), while

@@ -939,14 +939,23 @@ static void build_cases(void) {
   /* Patch geometries: the convolutions of the reference model and conv-transpose
    * ones (the grid is the small input, the image the output), plus a sweep of
    * conv geometries over strides 1-3, k 1/3/5, pads 0-2, odd sizes, 1/3/5
-   * channels and batches 1 and 3; a stride larger than k leaves pixels that
-   * receive nothing in col2im. */
+   * channels and batches 1 and 3, and two with 16 and 20 channels; a stride larger than k leaves
+   * pixels that receive nothing in col2im. */
   vb_patch_geom geoms[64];
   int batches[64], ng = 0;
   const vb_patch_geom fixed[] = {
-      {7, 7, 3, 4, 4, 3, 2, 1},     {8, 8, 2, 4, 4, 3, 2, 0}, {14, 14, 1, 14, 14, 3, 1, 1},
-      {8, 8, 3, 4, 4, 4, 2, 1},     {7, 7, 2, 7, 7, 5, 1, 2}, {6, 6, 2, 6, 6, 1, 1, 0},
-      {28, 28, 1, 14, 14, 3, 2, 0}, {7, 7, 2, 3, 3, 2, 3, 0},
+      {7, 7, 3, 4, 4, 3, 2, 1},
+      {8, 8, 2, 4, 4, 3, 2, 0},
+      {14, 14, 1, 14, 14, 3, 1, 1},
+      {8, 8, 3, 4, 4, 4, 2, 1},
+      {7, 7, 2, 7, 7, 5, 1, 2},
+      {6, 6, 2, 6, 6, 1, 1, 0},
+      {28, 28, 1, 14, 14, 3, 2, 0},
+      {7, 7, 2, 3, 3, 2, 3, 0},
+      /* 16 channels and more: on CPUs a work-item per (row, tap) copies all channels,
+       * below that one per row copies every tap (im2col_rows) */
+      {7, 7, 16, 4, 4, 3, 2, 1},
+      {6, 6, 20, 3, 3, 3, 2, 1},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
     if (small && fixed[i].img_h * fixed[i].img_w > 14 * 14)

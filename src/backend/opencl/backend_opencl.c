@@ -39,7 +39,8 @@ const char *const vaecl_cl_kernel_names[K_COUNT] = {"fill",
                                                     "gemm_thin_strided_lanes_rows",
                                                     "gemm_block",
                                                     "transpose",
-                                                    "gemm_sum_parts"};
+                                                    "gemm_sum_parts",
+                                                    "im2col_rows"};
 
 cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;

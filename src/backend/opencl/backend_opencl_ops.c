@@ -52,7 +52,20 @@ int clb_im2col(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf
   if (clb_check_range(col, 0, patches * g->c * sizeof(float), "im2col col") != 0 ||
       clb_check_range(img, 0, pixels * g->c * sizeof(float), "im2col img") != 0)
     return -1;
-  return patch_op(clb_as(base), K_IM2COL, g, img->mem, col->mem, patches, NULL, -1, 0.0f);
+  cl_backend *b = clb_as(base);
+  if (b->rows_layout && g->c < 16) { /* whole rows per work-item: see cl/im2col.cl */
+    const size_t rows = (size_t)batch * g->grid_h * g->grid_w;
+    int r;
+    if (clb_to_int(patches * g->c, &r) != 0 || clb_to_int(rows, &r) != 0)
+      return -1;
+    clb_profile_shape(b, 0, "image %dx%dx%d grid %dx%d k%d s%d", g->img_h, g->img_w, g->c,
+                      g->grid_h, g->grid_w, g->k, g->stride);
+    const karg args[] = {KARG(img->mem),  KARG(col->mem),  KARG(g->img_h),  KARG(g->img_w),
+                         KARG(g->c),      KARG(g->grid_h), KARG(g->grid_w), KARG(g->k),
+                         KARG(g->stride), KARG(g->pad),    KARG(r)};
+    return clb_launch(b, K_IM2COL_ROWS, rows, 0, 11, args);
+  }
+  return patch_op(b, K_IM2COL, g, img->mem, col->mem, patches, NULL, -1, 0.0f);
 }
 
 static int col2im_op(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *col,

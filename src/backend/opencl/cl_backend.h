@@ -36,6 +36,7 @@ enum {
   K_GEMM_BLOCK,
   K_TRANSPOSE,
   K_GEMM_SUM_PARTS,
+  K_IM2COL_ROWS,
   K_COUNT
 };
 extern const char *const vaecl_cl_kernel_names[K_COUNT];

@@ -16,6 +16,8 @@ static const char *op_name(int op) {
     return "gemm (thin)"; /* one row whichever layout */
   if (op == K_GEMM_BLOCK)
     return "gemm (block)";
+  if (op == K_IM2COL_ROWS)
+    return vaecl_cl_kernel_names[K_IM2COL]; /* one row per op whichever kernel */
   return op < K_COUNT ? vaecl_cl_kernel_names[op] : "gemm (CLBlast)";
 }
 
