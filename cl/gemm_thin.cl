@@ -1,6 +1,7 @@
 /* GEMMs with a thin side, for CPU devices: C = alpha op(A) op(B) + beta C when m or n
  * is at most 16 or the sum k is that short (the first and last convolutions, the
- * dense layers, their gradients). CLBlast pads such products to its 64x64 tiles and
+ * dense layers, their gradients), except those src/backend/opencl/cl_gemm.c gives the
+ * block kernel (16 columns or more and a long sum). CLBlast pads such products to its 64x64 tiles and
  * copies operands to do so; these kernels read them in place.
  *
  * Each output is the plain sum over k in the order 0, 1, ..., k-1, one multiply-add

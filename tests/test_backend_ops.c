@@ -879,6 +879,12 @@ static void case_gather_images(vb_backend *bk, const op_case *c) {
   free(got);
 }
 
+/* The GEMM shapes of the harness (m, n, k); see build_cases for what each covers. */
+static const size_t gemm_shapes[][3] = {
+    {13, 7, 67},    {1, 5, 3},      {33, 1, 129},  {64, 50, 17},  {7, 9, 1},
+    {200, 70, 131}, {513, 129, 65}, {1000, 9, 64}, {9, 64, 3000}, {9, 64, 9000},
+    {70, 33, 4500}, {300, 3, 700},  {21, 70, 10}};
+
 /* ---- the table ------------------------------------------------------------------- */
 
 static const char *act_name(vb_act a) {
@@ -905,31 +911,28 @@ static void build_cases(void) {
 
   /* On CPU devices every shape runs in vaecl's kernels: those with a side or sum of
    * at most 16 in cl/gemm_thin.cl, with lanes along columns ({1000,9,64}, {21,70,10}:
-   * a partial block of 8) or along rows ({13,7,67}, {33,1,129}, {300,3,700}) and
-   * partial tiles; the others ({64,50,17}, {200,70,131}, {513,129,65}, {70,33,4500},
-   * and {9,64,9000}: a thin output with a long sum) in cl/gemm_block.cl, with partial
-   * lane blocks and row tiles, and B transposed first when tb. The test_backend_ops_gpu_gemm run
-   * gives every shape to CLBlast: small ones to its direct kernel, {200,70,131} on to its indirect
-   * one, with edges that are not multiples of its tiles; in test_backend_ops_gemm_split the long
-   * sums
+   * a partial block of 8; {9,64,3000}, whose sum is too short for the block kernel) or along rows
+   * ({13,7,67}, {33,1,129}, {300,3,700}) and partial tiles; the others ({64,50,17}, {200,70,131},
+   * {513,129,65}, {70,33,4500}, and {9,64,9000}: a thin output with a long sum) in
+   * cl/gemm_block.cl, with partial lane blocks and row tiles, and B transposed first when tb. The
+   * test_backend_ops_gpu_gemm run gives every shape to CLBlast: small ones to its direct kernel,
+   * {200,70,131} on to its indirect one, with edges that are not multiples of its tiles; in
+   * test_backend_ops_gemm_split the long sums
    * ({9,64,3000}: 5 parts; {9,64,9000}: 17 and a rest; {70,33,4500}: 8 and a rest)
    * are split. The bound (K+2)U holds for every path: a product passes through at
    * most K+2 roundings either way. */
-  const size_t shapes[][3] = {{13, 7, 67},   {1, 5, 3},      {33, 1, 129},   {64, 50, 17},
-                              {7, 9, 1},     {200, 70, 131}, {513, 129, 65}, {1000, 9, 64},
-                              {9, 64, 3000}, {9, 64, 9000},  {70, 33, 4500}, {300, 3, 700},
-                              {21, 70, 10}};
-  const size_t n_shapes = !gemm ? 0 : small ? 5 : sizeof shapes / sizeof *shapes;
+
+  const size_t n_shapes = !gemm ? 0 : small ? 5 : sizeof gemm_shapes / sizeof *gemm_shapes;
   for (size_t s = 0; s < n_shapes; s++)
     for (int t = 0; t < 4; t++)
       for (int ab = 0; ab < 2; ab++) {
         const double alpha = ab ? 1.0 : 0.75, beta = ab ? 0.0 : 0.5;
-        op_case *c =
-            add_case(case_gemm, seed++, "gemm ta=%d tb=%d %zux%zux%zu alpha=%g beta=%g", t & 1,
-                     (t >> 1) & 1, shapes[s][0], shapes[s][1], shapes[s][2], alpha, beta);
-        c->m = shapes[s][0];
-        c->n = shapes[s][1];
-        c->k = shapes[s][2];
+        op_case *c = add_case(case_gemm, seed++, "gemm ta=%d tb=%d %zux%zux%zu alpha=%g beta=%g",
+                              t & 1, (t >> 1) & 1, gemm_shapes[s][0], gemm_shapes[s][1],
+                              gemm_shapes[s][2], alpha, beta);
+        c->m = gemm_shapes[s][0];
+        c->n = gemm_shapes[s][1];
+        c->k = gemm_shapes[s][2];
         c->ta = t & 1;
         c->tb = (t >> 1) & 1;
         c->alpha = alpha;
@@ -1325,6 +1328,77 @@ START_TEST(test_same_noise) {
 }
 END_TEST
 
+/* On CPU devices vaecl's GEMM kernels claim CLBlast's summation order: every harness
+ * shape, both transposes and both alpha/beta pairs give the same bits from the
+ * backend under test, from CLBlast alone (gemm_tuning 0, no split), and from the block
+ * kernel with other parameters (chunks of 5 terms, groups of up to 3x3). The float
+ * tolerance of test_backend cannot see a change of order; this can. */
+START_TEST(test_gemm_bits) {
+  vaecl_backend_options o = test_backend_options();
+  vb_backend *own = vaecl_backend_create("opencl", &o);
+  ck_assert_msg(own != NULL, "%s", vaecl_last_error());
+  vaecl_gemm_params used;
+  int tunable;
+  CK_OP(vaecl_backend_gemm_params(own, &used, &tunable));
+  const char *no_clblast = getenv("VAECL_TEST_NO_CLBLAST"); /* work-groups CLBlast cannot use */
+  if (!tunable || no_gemm() || (no_clblast && *no_clblast && strcmp(no_clblast, "0") != 0)) {
+    printf("test_gemm_bits: GEMMs on %s run in %s: nothing to compare\n", own->device_name,
+           own->gemm_note);
+    own->ops->destroy(own);
+    return;
+  }
+  vaecl_backend_options oc = o;
+  oc.gemm_tuning = 0;
+  oc.gemm_split_k = 0;
+  vaecl_backend_options op = o;
+  op.gemm_chunk = used.chunk == 5 ? 7 : 5;
+  op.gemm_group = used.group == 3 ? 2 : 3;
+  vb_backend *others[2] = {vaecl_backend_create("opencl", &oc),
+                           vaecl_backend_create("opencl", &op)};
+  ck_assert_msg(others[0] && others[1], "%s", vaecl_last_error());
+  const size_t n_shapes = test_small_shapes() ? 5 : sizeof gemm_shapes / sizeof *gemm_shapes;
+  test_rng r = test_rng_new(77);
+  int compared = 0;
+  for (size_t s = 0; s < n_shapes; s++)
+    for (int t = 0; t < 4; t++)
+      for (int ab = 0; ab < 2; ab++) {
+        const size_t m = gemm_shapes[s][0], n = gemm_shapes[s][1], k = gemm_shapes[s][2];
+        const bool ta = t & 1, tb = (t >> 1) & 1;
+        const float alpha = ab ? 1.0f : 0.75f, beta = ab ? 0.0f : 0.5f;
+        double *a = rand_floats(&r, m * k, -1, 1), *b = rand_floats(&r, k * n, -1, 1);
+        double *c0 = rand_floats(&r, m * n, -1, 1), *got[3];
+        vb_backend *bk[3] = {own, others[0], others[1]};
+        for (int i = 0; i < 3; i++) {
+          vb_buf *da = upload(bk[i], a, m * k), *db = upload(bk[i], b, k * n);
+          vb_buf *dc = upload(bk[i], c0, m * n);
+          CK_OP(bk[i]->ops->gemm(bk[i], ta, tb, m, n, k, alpha, da, db, beta, dc));
+          got[i] = download(bk[i], dc, m * n);
+          bk[i]->ops->release(bk[i], da);
+          bk[i]->ops->release(bk[i], db);
+          bk[i]->ops->release(bk[i], dc);
+        }
+        for (int i = 1; i < 3; i++)
+          for (size_t e = 0; e < m * n; e++)
+            ck_assert_msg(memcmp(&got[0][e], &got[i][e], sizeof(double)) == 0,
+                          "gemm ta=%d tb=%d %zux%zux%zu alpha=%g beta=%g: C[%zu] %.9g from %s, "
+                          "%.9g from %s",
+                          ta, tb, m, n, k, alpha, beta, e, got[0][e], own->gemm_note, got[i][e],
+                          bk[i]->gemm_note);
+        compared++;
+        for (int i = 0; i < 3; i++)
+          free(got[i]);
+        free(a);
+        free(b);
+        free(c0);
+      }
+  printf("test_gemm_bits: %d products bit-identical from %s, %s and %s\n", compared, own->gemm_note,
+         others[0]->gemm_note, others[1]->gemm_note);
+  for (int i = 0; i < 2; i++)
+    others[i]->ops->destroy(others[i]);
+  own->ops->destroy(own);
+}
+END_TEST
+
 int main(void) {
   build_cases();
   select_backends();
@@ -1349,6 +1423,10 @@ int main(void) {
   if (opencl) {
     tc = tcase_create("profile");
     tcase_add_test(tc, test_profile);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("gemm bits");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, test_gemm_bits);
     suite_add_tcase(s, tc);
   }
   if (opencl && cpu) {

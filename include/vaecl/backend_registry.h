@@ -51,7 +51,8 @@ typedef struct {
   /* OpenCL on CPU devices: vaecl's block GEMM kernel walks each sum in chunks of
    * gemm_chunk terms, in work-groups of up to gemm_group x gemm_group work-items. 0
    * (default): the values `vaecl tune` stored for the device and driver in cache_dir,
-   * else 64 and 8. Only the speed depends on them: every value gives the same bits. */
+   * else 64 and 8; values outside 1-65536 and 1-16 are refused. Only the speed
+   * depends on them: every value gives the same bits. */
   int gemm_chunk, gemm_group;
 } vaecl_backend_options;
 
@@ -112,7 +113,8 @@ typedef struct {
 int vaecl_backend_gemm_params(vb_backend *b, vaecl_gemm_params *used, int *tunable);
 /* Stores p as the tuned parameters of b's device (and driver) in cache_dir, where
  * backends created with that cache_dir and no explicit gemm_chunk/gemm_group then
- * find them; path gets the file's name. Fails on backends without the kernel. */
+ * find them; path gets the file's name. Fails (with a message) when b's GEMMs do not
+ * run in that kernel, or p is out of range (chunk 1-65536, group 1-16). */
 int vaecl_backend_save_gemm_params(vb_backend *b, const char *cache_dir, const vaecl_gemm_params *p,
                                    char *path, size_t path_size);
 

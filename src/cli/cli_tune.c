@@ -89,6 +89,8 @@ enum { N_CANDIDATES = sizeof candidates / sizeof candidates[0] };
 static int tune(const cli_globals *g, const vaecl_model_spec *spec, const tune_args *a) {
   char dir[4096];
   const char *cache = cli_cache_dir(dir, sizeof dir);
+  if (!cache) /* found out before the budget is spent rather than after */
+    return vaecl_fail("no directory to keep the result in: set VAECL_CACHE_DIR (or HOME)");
   vaecl_gemm_params best = candidates[0];
   double best_ms = 0, default_ms = 0;
   const double t0 = vaecl_seconds();
@@ -100,15 +102,14 @@ static int tune(const cli_globals *g, const vaecl_model_spec *spec, const tune_a
       break;
     }
     vb_backend *be = cli_backend_open_gemm(g, &candidates[c]);
-    if (!be)
-      return -1;
     vaecl_gemm_params used;
-    int tunable;
-    if (vaecl_backend_gemm_params(be, &used, &tunable) != 0) {
+    int tunable = 0;
+    if (!be || vaecl_backend_gemm_params(be, &used, &tunable) != 0) {
       cli_backend_close(be);
+      cli_backend_close(keep);
       return -1;
     }
-    if (!tunable) {
+    if (!tunable) { /* the first candidate: keep is NULL */
       printf("nothing to tune on %s: its GEMMs run in %s, not in vaecl's block kernel\n",
              be->device_name, be->gemm_note);
       cli_backend_close(be);
@@ -120,6 +121,7 @@ static int tune(const cli_globals *g, const vaecl_model_spec *spec, const tune_a
     double ms;
     if (time_steps(be, spec, a, &ms) != 0) {
       cli_backend_close(be);
+      cli_backend_close(keep);
       return -1;
     }
     tried++;

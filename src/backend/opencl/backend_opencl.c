@@ -367,10 +367,19 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
   b->block_chunk = 64, b->block_group = 8;
   const int tuned =
       vaecl_cl_load_gemm_params(b->dev, opts->cache_dir, &b->block_chunk, &b->block_group);
+  if (opts->gemm_chunk < 0 || opts->gemm_chunk > 65536 || opts->gemm_group < 0 ||
+      opts->gemm_group > 16) {
+    vaecl_fail("GEMM kernel parameters out of range: gemm_chunk %d (0, or 1 to 65536), "
+               "gemm_group %d (0, or 1 to 16)",
+               opts->gemm_chunk, opts->gemm_group);
+    free(b);
+    return NULL;
+  }
   if (opts->gemm_chunk > 0)
     b->block_chunk = opts->gemm_chunk;
   if (opts->gemm_group > 0)
     b->block_group = opts->gemm_group;
+  const int given = (opts->gemm_chunk > 0) + (opts->gemm_group > 0);
   b->split_k = opts->gemm_split_k == VAECL_GEMM_SPLIT_AUTO ? !cpu : opts->gemm_split_k != 0;
   cl_int err;
   const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
@@ -396,9 +405,10 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
     snprintf(b->base.gemm_note + used, sizeof b->base.gemm_note - used,
              " (k-chunks of %d, groups up to %dx%d, %s)", b->block_chunk, b->block_group,
              b->block_group,
-             opts->gemm_chunk > 0 || opts->gemm_group > 0 ? "given"
-             : tuned                                      ? "tuned by vaecl tune"
-                                                          : "defaults");
+             given == 2 ? "given"
+             : given    ? (tuned ? "given and tuned by vaecl tune" : "given and defaults")
+             : tuned    ? "tuned by vaecl tune"
+                        : "defaults");
   }
 
   if (build_kernels(b, opts) != 0) {

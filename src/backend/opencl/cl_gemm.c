@@ -1,11 +1,11 @@
 /* GEMM on the OpenCL backend, C = alpha op(A) op(B) + beta C with vaecl's row-major
  * matrices, and which implementation computes it:
- *  - CPU devices (b->own_gemm): vaecl's kernels. Thin products (a side or the sum at
- *    most 16 long) go to cl/gemm_thin.cl, the rest to cl/gemm_block.cl, and so do
- *    thin ones with at least 16 columns and a sum 64 times longer than that (weight
- *    gradients of a 1-channel convolution), whose work-groups then share each part of
- *    the sum in cache. CLBlast pads and copies operands for these on CPUs and runs at
- *    half their speed on PoCL.
+ *  - CPU devices (b->own_gemm): vaecl's kernels. Products with at least 16 columns and
+ *    a sum longer than 16 go to cl/gemm_block.cl when they have more than 16 rows too,
+ *    or a sum 64 times longer than their columns (weight gradients of a 1-channel
+ *    convolution, whose work-groups then share each part of the sum in cache); the
+ *    rest, thin products, to cl/gemm_thin.cl. CLBlast pads and copies operands for these on CPUs
+ * and runs at half their speed on PoCL.
  *  - other devices: CLBlast, asked for the column-major product; a product with a
  *    long sum and a small output is split along k (b->split_k).
  * Every path but the split one sums each output over k in order from zero, one
@@ -19,7 +19,8 @@
 #include "util/clock.h"
 #include "util/error.h"
 
-/* A product with a side or a sum of at most this length is thin. */
+/* Products with a side or a sum of at most this length are thin, except those with at
+ * least this many columns and a longer sum (see clb_gemm). */
 #define THIN_GEMM_MAX 16
 
 /* Grows a GEMM buffer to at least `bytes`. Work already queued keeps the old buffer
@@ -161,7 +162,9 @@ static int clblast(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k
  * gemm_sum_parts (cl/gemm_split.cl) adds the parts in order. Sums in another order
  * than one call: opt-in where bits are pinned (CPUs). */
 static int clblast_split(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k,
-                         size_t chunk, float alpha, cl_mem a, cl_mem bm, float beta, cl_mem c) {
+                         size_t chunk, float alpha, cl_mem a, cl_mem bm, float beta, cl_mem c,
+                         const char *shape) {
+  const double start = b->profile ? vaecl_seconds() : 0;
   const size_t parts = k / chunk, rest = k - parts * chunk, mn = m * n;
   const size_t all = parts + (rest > 0);
   int count, n_parts;
@@ -184,6 +187,8 @@ static int clblast_split(cl_backend *b, bool ta, bool tb, size_t m, size_t n, si
   if (rest > 0 && clblast(b, ta, tb, m, n, rest, 1.0f, a, parts * a_step, lda, bm, parts * b_step,
                           ldb, 0.0f, out, parts * mn) != 0)
     return -1;
+  clb_profile_op(b, K_COUNT, start); /* the partial products, under the GEMM's shape */
+  clb_profile_shape(b, 0, "parts of %s", shape);
   const karg args[] = {KARG(out), KARG(n_parts), KARG(count), KARG(alpha), KARG(beta), KARG(c)};
   return clb_launch(b, K_GEMM_SUM_PARTS, mn, 0, 6, args);
 }
@@ -215,12 +220,12 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
     return thin(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem);
   }
   clb_profile_shape(b, flops, "%s", shape);
-  const double start = b->profile ? vaecl_seconds() : 0;
   const size_t chunk = split_chunk(b, m, n, k);
-  const int rc =
-      chunk ? clblast_split(b, ta, tb, m, n, k, chunk, alpha, a->mem, bm->mem, beta, c->mem)
-            : clblast(b, ta, tb, m, n, k, alpha, a->mem, 0, ta ? m : k, bm->mem, 0, tb ? k : n,
-                      beta, c->mem, 0);
+  if (chunk) /* profiles its two parts itself */
+    return clblast_split(b, ta, tb, m, n, k, chunk, alpha, a->mem, bm->mem, beta, c->mem, shape);
+  const double start = b->profile ? vaecl_seconds() : 0;
+  const int rc = clblast(b, ta, tb, m, n, k, alpha, a->mem, 0, ta ? m : k, bm->mem, 0, tb ? k : n,
+                         beta, c->mem, 0);
   clb_profile_op(b, K_COUNT, start);
   return rc;
 }
@@ -235,6 +240,9 @@ int vb_opencl_gemm_params(vb_backend *base, vaecl_gemm_params *used, int *tunabl
 int vb_opencl_save_gemm_params(vb_backend *base, const char *cache_dir, const vaecl_gemm_params *p,
                                char *path, size_t path_size) {
   const cl_backend *b = clb_as(base);
+  if (!b->own_gemm)
+    return vaecl_fail("%s runs its GEMMs in %s, not in vaecl's block kernel: nothing to store",
+                      b->base.device_name, b->base.gemm_note);
   return vaecl_cl_save_gemm_params(b->dev, b->base.device_name, cache_dir, p->chunk, p->group, path,
                                    path_size);
 }

@@ -8,6 +8,7 @@
  * tuning database. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <clblast_c.h>
@@ -52,6 +53,21 @@ static int valid_params(int chunk, int group) {
   return chunk >= 1 && chunk <= 65536 && group >= 1 && group <= 16;
 }
 
+/* "KEY N\n" with N in [1, most]; strtol, not scanf, whose overflow is undefined. */
+static int read_value(FILE *f, const char *key, long most, int *out) {
+  char line[64];
+  const size_t n = strlen(key);
+  if (!fgets(line, sizeof line, f) || strncmp(line, key, n) != 0 || line[n] != ' ')
+    return 0;
+  char *end;
+  errno = 0;
+  const long v = strtol(line + n + 1, &end, 10);
+  if (errno || end == line + n + 1 || strcmp(end, "\n") != 0 || v < 1 || v > most)
+    return 0;
+  *out = (int)v;
+  return 1;
+}
+
 int vaecl_cl_load_gemm_params(cl_device_id dev, const char *dir, int *chunk, int *group) {
   char path[4096];
   if (vaecl_cl_cache_file(dev, dir, "gemm-tuning", "", path, sizeof path) != 0)
@@ -62,7 +78,7 @@ int vaecl_cl_load_gemm_params(cl_device_id dev, const char *dir, int *chunk, int
   char magic[32] = "";
   int c = 0, g = 0;
   const int ok = fgets(magic, sizeof magic, f) && strcmp(magic, TUNING_MAGIC "\n") == 0 &&
-                 fscanf(f, "chunk %d\ngroup %d\n", &c, &g) == 2 && valid_params(c, g);
+                 read_value(f, "chunk", 65536, &c) && read_value(f, "group", 16, &g);
   fclose(f);
   if (!ok) /* damaged or from another vaecl: the defaults are right, only maybe slower */
     return 0;
