@@ -47,13 +47,26 @@ static int int_sizes(size_t m, size_t n, size_t k, int *M, int *N, int *K) {
  * (tb: b[j*k + kk]). Lanes run along C's columns j unless C has fewer than 8 of them
  * and more rows. */
 static int thin(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
-                cl_mem a, cl_mem bm, float beta, cl_mem c) {
+                cl_mem a, cl_mem bm, float beta, cl_mem c, const char *shape) {
   int M, N, K;
   if (int_sizes(m, n, k, &M, &N, &K) != 0)
     return -1;
   const bool along_columns = n >= 8 || n >= m;
   int lk, lp, P, tq, tk, Q, cq, cp;
   cl_mem lanes, tiles;
+  if (along_columns && tb && k * n <= 65536) {
+    /* a small transposed B (a convolution's weights) is transposed back first, so the
+     * lanes are one vector load rather than 8 strided ones */
+    if (reserve(b, &b->gemm_temp, k * n * sizeof(float)) != 0)
+      return -1;
+    const size_t tg[2] = {k, n}, tl[2] = {16, 4};
+    const karg targs[] = {KARG(bm), KARG(b->gemm_temp->mem), KARG(N), KARG(K)};
+    clb_profile_shape(b, 0, "B of %s", shape);
+    if (clb_launch_nd(b, K_TRANSPOSE, tg, tl, 4, targs) != 0)
+      return -1;
+    bm = b->gemm_temp->mem, tb = false;
+  }
+  clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
   if (along_columns) { /* lanes B(kk, j), tiles A(i, kk) */
     lanes = bm, lk = tb ? 1 : N, lp = tb ? K : 1, P = N;
     tiles = a, tq = ta ? 1 : K, tk = ta ? M : 1, Q = M;
@@ -216,8 +229,7 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
   if (b->own_gemm) { /* their kernel launches are profiled */
     if (n >= THIN_GEMM_MAX && k > THIN_GEMM_MAX && (m > THIN_GEMM_MAX || k > 64 * n))
       return block(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem, shape);
-    clb_profile_shape(b, flops, "%s", shape);
-    return thin(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem);
+    return thin(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem, shape);
   }
   clb_profile_shape(b, flops, "%s", shape);
   const size_t chunk = split_chunk(b, m, n, k);
