@@ -133,6 +133,14 @@ void clb_release(vb_backend *base, vb_buf *buf) {
   free(buf);
 }
 
+int clb_reserve(cl_backend *b, vb_buf **buf, size_t bytes) {
+  if (*buf && (*buf)->bytes >= bytes)
+    return 0;
+  clb_release(&b->base, *buf);
+  *buf = clb_alloc(&b->base, bytes);
+  return *buf ? 0 : -1;
+}
+
 int clb_check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *what) {
   if (offset > buf->bytes || bytes > buf->bytes - offset)
     return vaecl_fail("internal error: %s of %zu bytes at %zu overruns a %zu-byte buffer", what,
@@ -395,8 +403,8 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
     clb_destroy(&b->base);
     return NULL;
   }
-  if (vaecl_cl_tune_gemm(b->dev, opts->gemm_tuning, b->split_k, opts->gemm_indirect_min,
-                         b->base.gemm_note, sizeof b->base.gemm_note) != 0) {
+  if (vaecl_cl_gemm_setup(b->dev, opts->gemm_tuning, b->split_k, opts->gemm_indirect_min,
+                          b->base.gemm_note, sizeof b->base.gemm_note) != 0) {
     clb_destroy(&b->base);
     return NULL;
   }

@@ -125,14 +125,6 @@ int clb_act_backward(vb_backend *base, vb_buf *dy, const vb_buf *y, size_t count
  * partial rows that the second pass is short. */
 enum { BIAS_GRAD_CHUNKS = 64 };
 
-static int reserve_scratch(cl_backend *b, size_t bytes) {
-  if (b->scratch && b->scratch->bytes >= bytes)
-    return 0;
-  clb_release(&b->base, b->scratch);
-  b->scratch = clb_alloc(&b->base, bytes);
-  return b->scratch ? 0 : -1;
-}
-
 /* Work-group per column (GPUs): with fewer than 64 columns, the rows are cut into
  * chunks of at least 4 passes of a group, for up to 64 groups, and summed again. */
 static int bias_grad_groups(cl_backend *b, vb_buf *db, const vb_buf *dy, int rows, int cols) {
@@ -143,7 +135,7 @@ static int bias_grad_groups(cl_backend *b, vb_buf *db, const vb_buf *dy, int row
     chunks = most;
   const int chunk = (rows + chunks - 1) / chunks;
   chunks = (rows + chunk - 1) / chunk;
-  if (chunks > 1 && reserve_scratch(b, (size_t)chunks * cols * sizeof(float)) != 0)
+  if (chunks > 1 && clb_reserve(b, &b->scratch, (size_t)chunks * cols * sizeof(float)) != 0)
     return -1;
   cl_mem out = chunks > 1 ? b->scratch->mem : db->mem;
   const size_t global[2] = {(size_t)cols * local, (size_t)chunks}, group[2] = {local, 1};
@@ -164,7 +156,7 @@ static int bias_grad_groups(cl_backend *b, vb_buf *db, const vb_buf *dy, int row
 static int bias_grad_two_pass(cl_backend *b, vb_buf *db, const vb_buf *dy, int rows, int cols) {
   const int chunk = (rows + BIAS_GRAD_CHUNKS - 1) / BIAS_GRAD_CHUNKS;
   const int chunks = (rows + chunk - 1) / chunk;
-  if (reserve_scratch(b, (size_t)chunks * cols * sizeof(float)) != 0)
+  if (clb_reserve(b, &b->scratch, (size_t)chunks * cols * sizeof(float)) != 0)
     return -1;
   const size_t one[2] = {1, 1};
   const size_t g1[2] = {(size_t)chunks, 0}, g2[2] = {(size_t)cols, 0};

@@ -120,6 +120,9 @@ int clb_check_range(const vb_buf *buf, size_t offset, size_t bytes, const char *
 
 vb_buf *clb_alloc(vb_backend *, size_t bytes);
 void clb_release(vb_backend *, vb_buf *);
+/* Grows one of the backend's scratch buffers to at least `bytes`. Work already queued
+ * keeps the old buffer alive (OpenCL releases it when those commands are done). */
+int clb_reserve(cl_backend *b, vb_buf **buf, size_t bytes);
 
 /* The ops of vb_ops, in backend_opencl_ops.c. */
 int clb_fill(vb_backend *, vb_buf *dst, float value, size_t count);

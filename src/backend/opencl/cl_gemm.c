@@ -23,16 +23,6 @@
  * least this many columns and a longer sum (see clb_gemm). */
 #define THIN_GEMM_MAX 16
 
-/* Grows a GEMM buffer to at least `bytes`. Work already queued keeps the old buffer
- * alive (OpenCL releases it when those commands are done). */
-static int reserve(cl_backend *b, vb_buf **buf, size_t bytes) {
-  if (*buf && (*buf)->bytes >= bytes)
-    return 0;
-  clb_release(&b->base, *buf);
-  *buf = clb_alloc(&b->base, bytes);
-  return *buf ? 0 : -1;
-}
-
 /* The sizes as the kernels' ints, with every index they form in range. */
 static int int_sizes(size_t m, size_t n, size_t k, int *M, int *N, int *K) {
   return clb_to_int(m * k, M) || clb_to_int(k * n, N) || clb_to_int(m * n, K) || clb_to_int(m, M) ||
@@ -42,6 +32,21 @@ static int int_sizes(size_t m, size_t n, size_t k, int *M, int *N, int *K) {
 }
 
 /* ---- vaecl's kernels (CPU devices) ------------------------------------------------ */
+
+/* B (n x k, row-major) transposed into the GEMM temporary (k x n), for the kernels
+ * that read B's rows as lanes; *out is that buffer. Profiled as "B of <shape>". */
+static int transpose_b(cl_backend *b, cl_mem bm, size_t n, size_t k, const char *shape,
+                       cl_mem *out) {
+  int N, K;
+  if (clb_to_int(n, &N) != 0 || clb_to_int(k, &K) != 0 ||
+      clb_reserve(b, &b->gemm_temp, k * n * sizeof(float)) != 0)
+    return -1;
+  *out = b->gemm_temp->mem;
+  const size_t global[2] = {k, n}, local[2] = {16, 4};
+  const karg args[] = {KARG(bm), KARG(*out), KARG(N), KARG(K)};
+  clb_profile_shape(b, 0, "B of %s", shape);
+  return clb_launch_nd(b, K_TRANSPOSE, global, local, 4, args);
+}
 
 /* cl/gemm_thin.cl. A(i,kk) is a[i*k + kk] (ta: a[kk*m + i]), B(kk,j) is b[kk*n + j]
  * (tb: b[j*k + kk]). Lanes run along C's columns j unless C has fewer than 8 of them
@@ -57,14 +62,9 @@ static int thin(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, f
   if (along_columns && tb && k * n <= 65536) {
     /* a small transposed B (a convolution's weights) is transposed back first, so the
      * lanes are one vector load rather than 8 strided ones */
-    if (reserve(b, &b->gemm_temp, k * n * sizeof(float)) != 0)
+    if (transpose_b(b, bm, n, k, shape, &bm) != 0)
       return -1;
-    const size_t tg[2] = {k, n}, tl[2] = {16, 4};
-    const karg targs[] = {KARG(bm), KARG(b->gemm_temp->mem), KARG(N), KARG(K)};
-    clb_profile_shape(b, 0, "B of %s", shape);
-    if (clb_launch_nd(b, K_TRANSPOSE, tg, tl, 4, targs) != 0)
-      return -1;
-    bm = b->gemm_temp->mem, tb = false;
+    tb = false;
   }
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
   if (along_columns) { /* lanes B(kk, j), tiles A(i, kk) */
@@ -99,16 +99,8 @@ static int block(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, 
   if (int_sizes(m, n, k, &M, &N, &K) != 0)
     return -1;
   cl_mem lanes = bm;
-  if (tb) {
-    if (reserve(b, &b->gemm_temp, k * n * sizeof(float)) != 0)
-      return -1;
-    lanes = b->gemm_temp->mem;
-    const size_t tg[2] = {k, n}, tl[2] = {16, 4};
-    const karg targs[] = {KARG(bm), KARG(lanes), KARG(N), KARG(K)};
-    clb_profile_shape(b, 0, "B of %s", shape);
-    if (clb_launch_nd(b, K_TRANSPOSE, tg, tl, 4, targs) != 0)
-      return -1;
-  }
+  if (tb && transpose_b(b, bm, n, k, shape, &lanes) != 0)
+    return -1;
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
   const int lk = N, tq = ta ? 1 : K, tk = ta ? M : 1;
   /* 32 lanes x 8 rows per work-item (cl/gemm_block.cl); groups of up to block_group
@@ -159,7 +151,7 @@ static int clblast(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k
   CLBlastStatusCode s =
       CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, op_b, op_a, n, m, k, b_off, ldb, a_off, lda,
                                  c_off, n, &b->queue, &temp);
-  if (s == CLBlastSuccess && reserve(b, &b->gemm_temp, temp) != 0)
+  if (s == CLBlastSuccess && clb_reserve(b, &b->gemm_temp, temp) != 0)
     return -1;
   if (s == CLBlastSuccess)
     s = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, op_b, op_a, n, m, k, alpha, bm, b_off,
@@ -182,7 +174,7 @@ static int clblast_split(cl_backend *b, bool ta, bool tb, size_t m, size_t n, si
   const size_t all = parts + (rest > 0);
   int count, n_parts;
   if (clb_to_int(mn, &count) != 0 || clb_to_int(all * mn, &n_parts) != 0 ||
-      reserve(b, &b->gemm_parts, all * mn * sizeof(float)) != 0)
+      clb_reserve(b, &b->gemm_parts, all * mn * sizeof(float)) != 0)
     return -1;
   n_parts = (int)all;
   cl_mem out = b->gemm_parts->mem;

@@ -17,8 +17,8 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 
-int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int split, int indirect_min, char *note,
-                       size_t note_size) {
+int vaecl_cl_gemm_setup(cl_device_id dev, int enabled, int split, int indirect_min, char *note,
+                        size_t note_size) {
   if (!enabled)
     snprintf(note, note_size, "CLBlast defaults (vaecl's GEMM tuning off)");
   else if (vaecl_cl_device_kind(dev) == VAECL_CL_KIND_CPU)

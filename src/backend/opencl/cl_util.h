@@ -54,8 +54,8 @@ int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
  * enabled == 0; CLBlast otherwise, split along long sums when split). indirect_min > 0
  * sets CLBlast's XGEMM_MIN_INDIRECT_SIZE for the device (a test setting); fails only
  * when that cannot be set. */
-int vaecl_cl_tune_gemm(cl_device_id dev, int enabled, int split, int indirect_min, char *note,
-                       size_t note_size);
+int vaecl_cl_gemm_setup(cl_device_id dev, int enabled, int split, int indirect_min, char *note,
+                        size_t note_size);
 
 /* The block GEMM kernel's parameters stored for dev in dir by `vaecl tune`: 1 and
  * *chunk, *group when a valid file is there, 0 otherwise (none, damaged: defaults). */
