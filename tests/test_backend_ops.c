@@ -363,6 +363,65 @@ static void case_im2col(vb_backend *bk, const op_case *c) {
   free(got);
 }
 
+/* gemm_patches: C = alpha op(im2col(img)) B + beta C, B random, against the reference
+ * im2col and gemm with case_gemm's bound (the same sums), and bit for bit against the
+ * backend's own im2col followed by its gemm, which is what it promises. A backend may
+ * decline (1) and must then leave C alone. */
+static void case_gemm_patches(vb_backend *bk, const op_case *c) {
+  if (!bk->ops->gemm_patches)
+    return;
+  const vb_patch_geom *g = &c->geom;
+  const size_t rows = (size_t)c->batch * g->grid_h * g->grid_w;
+  const size_t width = (size_t)g->k * g->k * g->c, n = c->n;
+  const size_t m = c->ta ? width : rows, k = c->ta ? rows : width;
+  test_rng r = test_rng_new(c->seed);
+  double *img = rand_floats(&r, img_len(c), -1, 1), *b = rand_floats(&r, k * n, -1, 1);
+  double *cm = rand_floats(&r, m * n, -1, 1), *col = new_doubles(col_len(c));
+  vb_buf *dimg = upload(bk, img, img_len(c)), *db = upload(bk, b, k * n);
+  vb_buf *dc = upload(bk, cm, m * n), *dc2 = upload(bk, cm, m * n);
+  const int rc = bk->ops->gemm_patches(bk, c->ta, g, c->batch, dimg, n, (float)c->alpha, db,
+                                       (float)c->beta, dc);
+  ck_assert_msg(rc == 0 || rc == 1, "gemm_patches failed: %s", vaecl_last_error());
+  double *got = download(bk, dc, m * n);
+  if (rc == 1) { /* declined */
+    double *same = download(bk, dc2, m * n);
+    check_exact("C left alone", got, same, m * n);
+    free(same);
+  } else {
+    ref_im2col(g, c->batch, img, col);
+    double *scale = new_doubles(m * n), *acol = new_doubles(col_len(c)), *ab = new_doubles(k * n);
+    for (size_t i = 0; i < col_len(c); i++)
+      acol[i] = fabs(col[i]);
+    for (size_t i = 0; i < k * n; i++)
+      ab[i] = fabs(b[i]);
+    for (size_t i = 0; i < m * n; i++)
+      scale[i] = fabs(cm[i]);
+    ref_gemm(c->ta, false, m, n, k, fabs(c->alpha), acol, ab, fabs(c->beta), scale);
+    ref_gemm(c->ta, false, m, n, k, c->alpha, col, b, c->beta, cm);
+    check_close("C", got, cm, m * n, (double)(k + 2) * U * max_abs(scale, m * n), 0);
+    /* the explicit path on the same backend: the same bits */
+    vb_buf *dcol = alloc_floats(bk, col_len(c));
+    CK_OP(bk->ops->im2col(bk, g, c->batch, dimg, dcol));
+    CK_OP(bk->ops->gemm(bk, c->ta, false, m, n, k, (float)c->alpha, dcol, db, (float)c->beta, dc2));
+    double *twice = download(bk, dc2, m * n);
+    check_exact("C against im2col + gemm", got, twice, m * n);
+    bk->ops->release(bk, dcol);
+    free(twice);
+    free(scale);
+    free(acol);
+    free(ab);
+  }
+  bk->ops->release(bk, dimg);
+  bk->ops->release(bk, db);
+  bk->ops->release(bk, dc);
+  bk->ops->release(bk, dc2);
+  free(img);
+  free(b);
+  free(cm);
+  free(col);
+  free(got);
+}
+
 /* Each pixel sums at most k*k column entries (fewer for stride > 1), each below
  * max|col|: error <= k*k U k*k max|col|. */
 static void case_col2im(vb_backend *bk, const op_case *c) {
@@ -987,6 +1046,39 @@ static void build_cases(void) {
                             g->grid_w, g->k, g->stride, g->pad, batches[i]);
       c->geom = *g;
       c->batch = batches[i];
+    }
+
+  /* gemm_patches: the geometries of conv-transposes' backward passes (image = the
+   * output). With 16 and more channels and columns, on CPU devices they run in
+   * cl/gemm_patches.cl: 8 and 24 channels for P^T (a multiple of its 8 rows), 20
+   * (declined for P^T, run for P), pads 0-2, strides 1-3, taps past the edges, a
+   * partial block of lanes (n = 40) and of rows (odd grids), a long sum (batch 9);
+   * the reference model's ConvT 2 at batch 2. Elsewhere the backend declines. */
+  const struct {
+    vb_patch_geom g;
+    int batch;
+    size_t n;
+  } patch_gemms[] = {
+      {{8, 8, 16, 4, 4, 3, 2, 1}, 3, 16},   {{7, 7, 24, 5, 5, 3, 1, 0}, 2, 40},
+      {{9, 9, 8, 3, 3, 3, 3, 0}, 3, 33},    {{6, 6, 20, 3, 3, 3, 2, 1}, 3, 17},
+      {{10, 10, 16, 5, 5, 5, 2, 2}, 9, 64}, {{28, 28, 64, 14, 14, 3, 2, 1}, 2, 32},
+  };
+  const size_t n_patch_gemms = !gemm ? 0 : small ? 4 : sizeof patch_gemms / sizeof *patch_gemms;
+  for (size_t i = 0; i < n_patch_gemms; i++)
+    for (int t = 0; t < 2; t++) {
+      const vb_patch_geom *g = &patch_gemms[i].g;
+      const double alpha = t ? 1.0 : 0.75, beta = t ? 0.0 : 0.5;
+      op_case *c = add_case(case_gemm_patches, seed++,
+                            "gemm_patches ta=%d img %dx%dx%d grid %dx%d k=%d stride=%d pad=%d "
+                            "batch=%d n=%zu",
+                            t, g->img_h, g->img_w, g->c, g->grid_h, g->grid_w, g->k, g->stride,
+                            g->pad, patch_gemms[i].batch, patch_gemms[i].n);
+      c->geom = *g;
+      c->batch = patch_gemms[i].batch;
+      c->n = patch_gemms[i].n;
+      c->ta = t;
+      c->alpha = alpha;
+      c->beta = beta;
     }
 
   /* Every activation; leaky_relu with two slopes; inputs wide enough to saturate

@@ -29,7 +29,7 @@ typedef struct vb_backend vb_backend; /* one device + queue */
 typedef struct vb_mark vb_mark;       /* a point in the device's queue, opaque */
 
 /* The version of this interface; a backend built for another one is refused. */
-#define VB_OPS_VERSION 3
+#define VB_OPS_VERSION 4
 
 /* Activations. The backward pass is computed from the activation's output y:
  * relu: y > 0; leaky_relu: y > 0 ? 1 : alpha; sigmoid: y(1-y); tanh: 1-y^2. */
@@ -142,6 +142,14 @@ typedef struct vb_ops {
   int (*mark)(vb_backend *, vb_mark **out);
   int (*wait_mark)(vb_backend *, vb_mark *);
   void (*destroy)(vb_backend *);
+
+  /* Optional (NULL: none): C = alpha op(P) B + beta C for the patch matrix
+   * P = im2col(img) (rows = batch*grid_h*grid_w, k*k*c columns) without storing P:
+   * C[rows, n] = P B[k*k*c, n], or with ta C[k*k*c, n] = P^T B[rows, n]. Gives the
+   * bits of im2col followed by gemm. Returns 1, doing nothing, where the backend has
+   * no faster way for these operands than those two ops: the caller runs them. */
+  int (*gemm_patches)(vb_backend *, bool ta, const vb_patch_geom *, int batch, const vb_buf *img,
+                      size_t n, float alpha, const vb_buf *b, float beta, vb_buf *c);
 
   /* Optional (NULL: none): names the layer and pass whose ops follow, for the
    * backend's profile; the backend copies the strings when it needs them. */

@@ -139,6 +139,24 @@ void layer_release_param(vb_backend *be, param *p) {
     be->ops->release(be, bufs[i]);
 }
 
+/* c = op(im2col(img)) b, the patch matrix having k*k*channels columns: the backend's
+ * implicit GEMM where it has one for these operands, else im2col into l->col (unless
+ * *col_filled says it holds these patches already) and gemm. The same bits either way. */
+static int patch_gemm(vb_backend *be, layer *l, int batch, bool ta, const vb_buf *img,
+                      bool *col_filled, size_t n, const vb_buf *b, vb_buf *c) {
+  const vb_ops *o = be->ops;
+  const vb_patch_geom *g = &l->geom;
+  const size_t rows = (size_t)batch * g->grid_h * g->grid_w;
+  const size_t width = (size_t)g->k * g->k * (size_t)g->c;
+  const int rc = o->gemm_patches ? o->gemm_patches(be, ta, g, batch, img, n, 1.0f, b, 0.0f, c) : 1;
+  if (rc != 1)
+    return rc;
+  if (!*col_filled && o->im2col(be, g, batch, img, l->col) != 0)
+    return -1;
+  *col_filled = true;
+  return o->gemm(be, ta, false, ta ? width : rows, n, ta ? rows : width, 1.0f, l->col, b, 0.0f, c);
+}
+
 int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
   const vb_ops *o = be->ops;
   const size_t rows = (size_t)batch * l->rows_per_image;
@@ -172,7 +190,7 @@ int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int ba
   const vb_ops *o = be->ops;
   const size_t rows = (size_t)batch * l->rows_per_image, cout = (size_t)l->out_c;
   const vb_patch_geom *g = &l->geom;
-  const size_t kk = (size_t)g->k * g->k, grid_rows = (size_t)batch * g->grid_h * g->grid_w;
+  const size_t kk = (size_t)g->k * g->k;
   if (o->act_backward(be, l->dy, l->y, rows * cout, l->act, l->alpha) != 0 ||
       o->bias_grad(be, l->b.grad, l->dy, rows, cout) != 0)
     return -1;
@@ -194,15 +212,14 @@ int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int ba
         0)
       return -1;
     return o->col2im(be, g, batch, l->col, dx);
-  case LAYER_CONVT: /* dcol = im2col(dy); dw = dcol^T x; dx = dcol w */
-  default:
-    if (o->im2col(be, g, batch, l->dy, l->col) != 0 ||
-        o->gemm(be, true, false, kk * cout, (size_t)l->in_c, grid_rows, 1.0f, l->col, x, 0.0f,
-                l->w.grad) != 0)
+  case LAYER_CONVT: /* dw = im2col(dy)^T x; dx = im2col(dy) w */
+  default: {
+    bool col_filled = false;
+    if (patch_gemm(be, l, batch, true, l->dy, &col_filled, (size_t)l->in_c, x, l->w.grad) != 0)
       return -1;
-    return dx ? o->gemm(be, false, false, grid_rows, (size_t)l->in_c, kk * cout, 1.0f, l->col,
-                        l->w.value, 0.0f, dx)
+    return dx ? patch_gemm(be, l, batch, false, l->dy, &col_filled, (size_t)l->in_c, l->w.value, dx)
               : 0;
+  }
   }
 }
 

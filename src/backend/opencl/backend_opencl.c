@@ -40,7 +40,9 @@ const char *const vaecl_cl_kernel_names[K_COUNT] = {"fill",
                                                     "gemm_block",
                                                     "transpose",
                                                     "gemm_sum_parts",
-                                                    "im2col_rows"};
+                                                    "im2col_rows",
+                                                    "gemm_patches_nn",
+                                                    "gemm_patches_tn"};
 
 cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;
@@ -205,6 +207,7 @@ static void clb_destroy(vb_backend *base) {
   clb_release(base, b->scratch);
   clb_release(base, b->gemm_temp);
   clb_release(base, b->gemm_parts);
+  clb_release(base, b->zeros);
   free(b->prof);
   for (int i = 0; i < K_COUNT; i++)
     if (b->kernels[i])
@@ -231,6 +234,7 @@ static const vb_ops clb_ops = {
     .read = clb_read,
     .fill = clb_fill,
     .gemm = clb_gemm,
+    .gemm_patches = clb_gemm_patches,
     .im2col = clb_im2col,
     .col2im = clb_col2im,
     .col2im_bias_act = clb_col2im_bias_act,
@@ -283,8 +287,13 @@ static int query_launch_limits(cl_backend *b) {
     err = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, items_bytes, items, NULL);
   if (err == CL_SUCCESS)
     err = clGetDeviceInfo(b->dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
+  cl_uint cus = 0;
+  if (err == CL_SUCCESS)
+    err = clGetDeviceInfo(b->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
   if (err != CL_SUCCESS)
-    return clb_fail(b, err, "querying the device's work-item and local memory limits");
+    return clb_fail(b, err,
+                    "querying the device's work-item, local memory and compute unit limits");
+  b->compute_units = cus > 0 ? cus : 1;
   b->max_item[0] = items[0];
   b->max_item[1] = items[1];
   for (int i = 0; i < K_COUNT; i++) {

@@ -37,6 +37,8 @@ enum {
   K_TRANSPOSE,
   K_GEMM_SUM_PARTS,
   K_IM2COL_ROWS,
+  K_GEMM_PATCHES_NN, /* cl/gemm_patches.cl */
+  K_GEMM_PATCHES_TN,
   K_COUNT
 };
 extern const char *const vaecl_cl_kernel_names[K_COUNT];
@@ -62,6 +64,7 @@ typedef struct {
    * CL_DEVICE_MAX_WORK_ITEM_SIZES (dimensions 0 and 1). */
   size_t kernel_wg[K_COUNT];
   size_t max_item[2];
+  size_t compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS: threads, on CPU devices */
   /* im2col/col2im work layout: a work-item per row of channels (CPUs) or per
    * channel (GPUs); vaecl_backend_options.work_layout overrides, so the tests on a
    * CPU exercise both. */
@@ -70,6 +73,9 @@ typedef struct {
   /* GEMM (cl_gemm.c): CLBlast's padded and transposed matrices, or the block
    * kernel's transposed operand; and the partial products of split GEMMs */
   vb_buf *gemm_temp, *gemm_parts;
+  /* zeros for the taps of cl/gemm_patches.cl past an image's edge; zeros_count long */
+  vb_buf *zeros;
+  size_t zeros_count;
   int own_gemm;                 /* GEMMs in vaecl's kernels (cl/gemm_thin.cl, cl/gemm_block.cl) */
   int block_chunk, block_group; /* cl/gemm_block.cl's k-chunk and largest group side */
   int split_k;                  /* CLBlast GEMMs with a long sum and a small output split along k */
@@ -128,6 +134,8 @@ int clb_reserve(cl_backend *b, vb_buf **buf, size_t bytes);
 int clb_fill(vb_backend *, vb_buf *dst, float value, size_t count);
 int clb_gemm(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
              const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
+int clb_gemm_patches(vb_backend *, bool ta, const vb_patch_geom *, int batch, const vb_buf *img,
+                     size_t n, float alpha, const vb_buf *b, float beta, vb_buf *c);
 int clb_im2col(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
 int clb_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
 int clb_col2im_bias_act(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col,

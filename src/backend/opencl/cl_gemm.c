@@ -90,6 +90,41 @@ static int thin(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, f
   return clb_launch_nd(b, id, global, local, 14, args);
 }
 
+/* Work-groups for cl/gemm_block.cl's global range (32 lanes x 8 rows per work-item)
+ * of an m x n x k product. Each group reads both operands' rows of a chunk of k once
+ * and shares them among its work-items.
+ *  - A sum at least 4 times longer than the output is tall (weight gradients): its
+ *    groups span up to 8 work-items of lanes and as many rows as leaves one group
+ *    per compute unit, so that each chunk of the lane operand is read once per
+ *    compute unit (576x128x25088: 30 -> 21 ms on PoCL, 2 cores, against 9 groups of
+ *    4x8).
+ *  - Otherwise, up to block_group work-items a side (default 8, chosen on PoCL 3.1,
+ *    2 cores); of the sizes from half that up, the one that wastes the fewest
+ *    work-items past the product's edges (they still compute), halved while that
+ *    leaves fewer than 4 groups to share between the cores. */
+static void block_local(const cl_backend *b, size_t m, size_t k, const size_t global[2],
+                        size_t local[2]) {
+  if (k >= 4 * m) {
+    local[0] = global[0] < 8 ? global[0] : 8;
+    const size_t across = (global[0] + local[0] - 1) / local[0];
+    const size_t down = b->compute_units > across ? (b->compute_units + across - 1) / across : 1;
+    local[1] = (global[1] + down - 1) / down;
+    return;
+  }
+  const size_t side = (size_t)b->block_group;
+  for (int d = 0; d < 2; d++) {
+    local[d] = global[d] < side ? global[d] : side;
+    for (size_t l = local[d]; l >= (side + 1) / 2 && l > 0; l--)
+      if ((global[d] + l - 1) / l * l - global[d] <
+          (global[d] + local[d] - 1) / local[d] * local[d] - global[d])
+        local[d] = l;
+  }
+  for (int d = 0; d < 2; d++)
+    while (local[d] > 1 &&
+           ((global[0] + local[0] - 1) / local[0]) * ((global[1] + local[1] - 1) / local[1]) < 4)
+      local[d] = (local[d] + 1) / 2;
+}
+
 /* cl/gemm_block.cl: lanes along C's columns, read from B's rows; a transposed B is
  * transposed back first, into the GEMM temporary (k*n floats, against m*n*k
  * multiply-adds). */
@@ -103,29 +138,62 @@ static int block(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, 
     return -1;
   clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%s", shape);
   const int lk = N, tq = ta ? 1 : K, tk = ta ? M : 1;
-  /* 32 lanes x 8 rows per work-item (cl/gemm_block.cl); groups of up to block_group
-   * work-items a side (default 8, chosen on PoCL 3.1, 2 cores), which share each chunk
-   * of k; of the sizes from half that up, the one that wastes
-   * the fewest work-items past the product's edges (they still compute), halved while
-   * that leaves fewer than 4 groups to share between the cores */
   const size_t global[2] = {((size_t)N + 31) / 32, ((size_t)M + 7) / 8};
-  const size_t side = (size_t)b->block_group;
   size_t local[2];
-  for (int d = 0; d < 2; d++) {
-    local[d] = global[d] < side ? global[d] : side;
-    for (size_t l = local[d]; l >= (side + 1) / 2 && l > 0; l--)
-      if ((global[d] + l - 1) / l * l - global[d] <
-          (global[d] + local[d] - 1) / local[d] * local[d] - global[d])
-        local[d] = l;
-  }
-  for (int d = 0; d < 2; d++)
-    while (local[d] > 1 &&
-           ((global[0] + local[0] - 1) / local[0]) * ((global[1] + local[1] - 1) / local[1]) < 4)
-      local[d] = (local[d] + 1) / 2;
+  block_local(b, m, k, global, local);
   const karg args[] = {KARG(lanes), KARG(lk),    KARG(N),    KARG(a),
                        KARG(tq),    KARG(tk),    KARG(M),    KARG(c),
                        KARG(K),     KARG(alpha), KARG(beta), KARG(b->block_chunk)};
   return clb_launch_nd(b, K_GEMM_BLOCK, global, local, 12, args);
+}
+
+/* Which of vaecl's kernels computes an m x n x k product (see the file's comment). */
+static bool is_block_product(size_t m, size_t n, size_t k) {
+  return n >= THIN_GEMM_MAX && k > THIN_GEMM_MAX && (m > THIN_GEMM_MAX || k > 64 * n);
+}
+
+/* At least `count` zeros in b->zeros, for cl/gemm_patches.cl's taps past an edge. */
+static int reserve_zeros(cl_backend *b, size_t count) {
+  if (b->zeros && b->zeros_count >= count)
+    return 0;
+  if (clb_reserve(b, &b->zeros, count * sizeof(float)) != 0)
+    return -1;
+  b->zeros_count = count;
+  return clb_fill(&b->base, b->zeros, 0.0f, count);
+}
+
+/* cl/gemm_patches.cl, for the products that would otherwise go to the block kernel
+ * after an im2col; with ta, only for channel counts that are a multiple of its 8 rows
+ * per work-item. Returns 1 for the others. */
+int clb_gemm_patches(vb_backend *base, bool ta, const vb_patch_geom *g, int batch,
+                     const vb_buf *img, size_t n, float alpha, const vb_buf *bm, float beta,
+                     vb_buf *c) {
+  cl_backend *b = clb_as(base);
+  const size_t rows = (size_t)batch * g->grid_h * g->grid_w;
+  const size_t width = (size_t)g->k * g->k * g->c;
+  const size_t m = ta ? width : rows, k = ta ? rows : width;
+  if (!b->own_gemm || !is_block_product(m, n, k) || (ta && g->c % 8 != 0))
+    return 1;
+  const size_t img_n = (size_t)batch * g->img_h * g->img_w * g->c;
+  int M, N, K, size;
+  if (clb_check_range(img, 0, img_n * sizeof(float), "gemm_patches image") != 0 ||
+      clb_check_range(bm, 0, k * n * sizeof(float), "gemm_patches B") != 0 ||
+      clb_check_range(c, 0, m * n * sizeof(float), "gemm_patches C") != 0 ||
+      int_sizes(m, n, k, &M, &N, &K) != 0 || clb_to_int(img_n, &size) != 0 ||
+      reserve_zeros(b, g->c > 8 ? (size_t)g->c : 8) != 0)
+    return -1;
+  clb_profile_shape(b, 2.0 * (double)m * (double)n * (double)k, "%zux%zux%zu%s of image %dx%dx%d",
+                    m, n, k, ta ? " P^T" : " P", g->img_h, g->img_w, g->c);
+  const size_t global[2] = {(n + 31) / 32, (m + 7) / 8};
+  size_t local[2];
+  block_local(b, m, k, global, local);
+  const int rows_or_k = ta ? K : M;
+  const karg args[] = {KARG(bm->mem),       KARG(N),         KARG(img->mem),  KARG(g->img_h),
+                       KARG(g->img_w),      KARG(g->c),      KARG(g->grid_h), KARG(g->grid_w),
+                       KARG(g->k),          KARG(g->stride), KARG(g->pad),    KARG(rows_or_k),
+                       KARG(b->zeros->mem), KARG(c->mem),    KARG(alpha),     KARG(beta),
+                       KARG(b->block_chunk)};
+  return clb_launch_nd(b, ta ? K_GEMM_PATCHES_TN : K_GEMM_PATCHES_NN, global, local, 17, args);
 }
 
 /* ---- CLBlast (other devices) ------------------------------------------------------ */
@@ -219,7 +287,7 @@ int clb_gemm(vb_backend *base, bool ta, bool tb, size_t m, size_t n, size_t k, f
   snprintf(shape, sizeof shape, "%zux%zux%zu%s%s", m, n, k, ta ? " A^T" : "", tb ? " B^T" : "");
   const double flops = 2.0 * (double)m * (double)n * (double)k;
   if (b->own_gemm) { /* their kernel launches are profiled */
-    if (n >= THIN_GEMM_MAX && k > THIN_GEMM_MAX && (m > THIN_GEMM_MAX || k > 64 * n))
+    if (is_block_product(m, n, k))
       return block(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem, shape);
     return thin(b, ta, tb, m, n, k, alpha, a->mem, bm->mem, beta, c->mem, shape);
   }
