@@ -169,10 +169,8 @@ int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
                  0.0f, l->y);
     break;
   case LAYER_CONV: /* y[B*G, cout] = im2col(x)[B*G, k*k*cin] * w[k*k*cin, cout] */
-    rc = o->im2col(be, g, batch, x, l->col);
-    if (rc == 0)
-      rc = o->gemm(be, false, false, rows, (size_t)l->out_c, kk * l->in_c, 1.0f, l->col, l->w.value,
-                   0.0f, l->y);
+    l->col_has_x = false;
+    rc = patch_gemm(be, l, batch, false, x, &l->col_has_x, (size_t)l->out_c, l->w.value, l->y);
     break;
   case LAYER_CONVT: /* y = col2im(x[B*G, cin] * w[k*k*cout, cin]^T) */
   default:
@@ -202,12 +200,12 @@ int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int ba
     return dx ? o->gemm(be, false, true, (size_t)batch, l->in_size, l->out_size, 1.0f, l->dy,
                         l->w.value, 0.0f, dx)
               : 0;
-  case LAYER_CONV: /* dw = col^T dy; dx = col2im(dy w^T); col still holds im2col(x) */
-    if (o->gemm(be, true, false, kk * l->in_c, cout, rows, 1.0f, l->col, l->dy, 0.0f, l->w.grad) !=
-        0)
+  case LAYER_CONV: /* dw = im2col(x)^T dy; dx = col2im(dy w^T) */
+    if (patch_gemm(be, l, batch, true, x, &l->col_has_x, cout, l->dy, l->w.grad) != 0)
       return -1;
     if (!dx)
       return 0;
+    l->col_has_x = false;
     if (o->gemm(be, false, true, rows, kk * l->in_c, cout, 1.0f, l->dy, l->w.value, 0.0f, l->col) !=
         0)
       return -1;

@@ -4,6 +4,7 @@
 #ifndef VAECL_LAYER_H
 #define VAECL_LAYER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,9 +34,10 @@ typedef struct {
   int init_fan_out;   /* Glorot's fan-out: out_c, or one head's width for the heads */
   vb_patch_geom geom; /* conv: image = input; convT: image = output */
   param w, b;
-  vb_buf *col; /* patch matrix scratch (conv, convT) */
-  vb_buf *y;   /* output, [max_batch, out_size] */
-  vb_buf *dy;  /* gradient w.r.t. y */
+  vb_buf *col;    /* patch matrix scratch (conv, convT) */
+  bool col_has_x; /* conv: col holds im2col of the last forward pass's input */
+  vb_buf *y;      /* output, [max_batch, out_size] */
+  vb_buf *dy;     /* gradient w.r.t. y */
 } layer;
 
 /* Shapes (per image) from a model file's layer (dense, conv2d or conv2d_transpose,
