@@ -148,3 +148,118 @@ __kernel void gemm_patches_tn(__global const float *L, const int P, __global con
       block_store(out + BLOCK_LANES, acc[BLOCK_ROWS + r], nb, alpha, beta);
   }
 }
+
+/* act_forward (cl/elementwise.cl) on 16 values, for the activations without exp or
+ * tanh: the same operations elementwise. */
+inline float16 act_forward16(const float16 v, const int act, const float alpha) {
+  if (act == ACT_RELU)
+    return fmax(v, (float16)(0.0f));
+  if (act == ACT_LEAKY_RELU)
+    return select(alpha * v, v, v > (float16)(0.0f));
+  return v;
+}
+
+/* img = act(col2im(X W^T) + bias), X[batch*grid_h*grid_w, cin] and W[k*k*c, cin] (a
+ * conv-transpose's forward pass, or without bias, act < 0, a conv's input gradient)
+ * without the column matrix: a work-item sums BLOCK_ROWS output pixels x 32 channels
+ * over the taps that reach them. Each tap's term is the GEMM's sum over cin (lanes
+ * L = W^T, [cin, k*k*c], the host transposes W first); the taps are added as col2im
+ * adds them: from 0, in tap order, skipping those that fall outside the grid. So the
+ * bits are those of gemm_block then col2im.
+ * One launch per class of output pixels (y, x) = (py, px) modulo the stride, which
+ * the same taps reach: rows q = (image, yy, xx) of that class, y = yy*stride + py. */
+__kernel void gemm_col2im(__global const float *L, const int P, __global const float *X,
+                          const int cin, const int img_h, const int img_w, const int grid_h,
+                          const int grid_w, const int k, const int stride, const int pad,
+                          const int py, const int px, const int class_h, const int class_w,
+                          const int Q, __global const float *zeros, __global const float *bias,
+                          const int act, const float alpha, __global float *img,
+                          const int chunk) {
+  const int p0 = get_global_id(0) * 2 * BLOCK_LANES, q0 = get_global_id(1) * BLOCK_ROWS;
+  const int np = clamp(P - p0, 0, 2 * BLOCK_LANES), nq = clamp(Q - q0, 0, BLOCK_ROWS);
+  const int na = min(np, BLOCK_LANES), nb = max(np - BLOCK_LANES, 0);
+  const int pl = min(p0, P - 1), width = k * k * P;
+  /* row r is pixel (oy, ox) of image on; its first tap (ky0, kx0) reads grid cell
+   * (gy0, gx0), and each further tap along y (x) the cell above (left) */
+  const int ky0 = (py + pad) % stride, kx0 = (px + pad) % stride;
+  int oy[BLOCK_ROWS], ox[BLOCK_ROWS], on[BLOCK_ROWS], gy0[BLOCK_ROWS], gx0[BLOCK_ROWS];
+  for (int r = 0; r < BLOCK_ROWS; r++) {
+    const int q = min(q0 + r, Q - 1);
+    ox[r] = (q % class_w) * stride + px;
+    oy[r] = (q / class_w % class_h) * stride + py;
+    on[r] = q / (class_w * class_h);
+    gy0[r] = (oy[r] + pad - ky0) / stride;
+    gx0[r] = (ox[r] + pad - kx0) / stride;
+  }
+  float16 acc[2 * BLOCK_ROWS];
+  for (int r = 0; r < 2 * BLOCK_ROWS; r++)
+    acc[r] = (float16)(0.0f);
+  /* the taps with (y + pad - ky) a multiple of the stride, in col2im's order */
+  for (int ky = ky0, jy = 0; ky < k; ky += stride, jy++)
+    for (int kx = kx0, jx = 0; kx < k; kx += stride, jx++) {
+      bool in_grid[BLOCK_ROWS];
+      __global const float *row[BLOCK_ROWS];
+      for (int r = 0; r < BLOCK_ROWS; r++) {
+        const int gy = gy0[r] - jy, gx = gx0[r] - jx;
+        in_grid[r] = gy >= 0 && gx >= 0 && gy < grid_h && gx < grid_w;
+        row[r] = in_grid[r] ? X + ((on[r] * grid_h + gy) * grid_w + gx) * cin : zeros;
+      }
+      __global const float *lanes = L + (ky * k + kx) * P + pl;
+      float16 term[2 * BLOCK_ROWS];
+      for (int r = 0; r < 2 * BLOCK_ROWS; r++)
+        term[r] = (float16)(0.0f);
+      for (int c0 = 0; c0 < cin; c0 += chunk) {
+        const int c1 = min(cin, c0 + chunk);
+        float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
+        for (int r = 0; r < BLOCK_ROWS; r++)
+          sa[r] = term[r], sb[r] = term[BLOCK_ROWS + r];
+        if (np == 2 * BLOCK_LANES) {
+          for (int ch = c0; ch < c1; ch++) {
+            const float16 va = vload16(0, lanes + ch * width), vb = vload16(1, lanes + ch * width);
+#pragma unroll
+            for (int r = 0; r < BLOCK_ROWS; r++) {
+              const float t = row[r][ch];
+              sa[r] += t * va;
+              sb[r] += t * vb;
+            }
+          }
+        } else {
+          for (int ch = c0; ch < c1; ch++) {
+            const float16 va = block_lanes(lanes, ch * width, na);
+            const float16 vb = block_lanes(lanes, ch * width + BLOCK_LANES, nb);
+#pragma unroll
+            for (int r = 0; r < BLOCK_ROWS; r++) {
+              const float t = row[r][ch];
+              sa[r] += t * va;
+              sb[r] += t * vb;
+            }
+          }
+        }
+        for (int r = 0; r < BLOCK_ROWS; r++)
+          term[r] = sa[r], term[BLOCK_ROWS + r] = sb[r];
+        barrier(CLK_LOCAL_MEM_FENCE);
+      }
+      for (int r = 0; r < BLOCK_ROWS; r++)
+        if (in_grid[r])
+          acc[r] += term[r], acc[BLOCK_ROWS + r] += term[BLOCK_ROWS + r];
+    }
+  /* bias and activation as bias_act computes them: in vectors where that is the
+   * same arithmetic (PoCL's vector exp and tanh need not round as its scalar ones) */
+  const bool vector_act = np == 2 * BLOCK_LANES && act != ACT_SIGMOID && act != ACT_TANH;
+  const float16 ba = act >= 0 && vector_act ? vload16(0, bias + p0) : (float16)(0.0f);
+  const float16 bb = act >= 0 && vector_act ? vload16(1, bias + p0) : (float16)(0.0f);
+  for (int r = 0; r < nq; r++) {
+    __global float *out = img + ((on[r] * img_h + oy[r]) * img_w + ox[r]) * P + p0;
+    if (vector_act) {
+      vstore16(act >= 0 ? act_forward16(acc[r] + ba, act, alpha) : acc[r], 0, out);
+      vstore16(act >= 0 ? act_forward16(acc[BLOCK_ROWS + r] + bb, act, alpha) : acc[BLOCK_ROWS + r],
+               1, out);
+      continue;
+    }
+    float v[2 * BLOCK_LANES];
+    vstore16(acc[r], 0, v);
+    vstore16(acc[BLOCK_ROWS + r], 1, v);
+    for (int p = 0; p < np; p++)
+      out[p] = act >= 0 ? act_forward(v[p] + bias[p0 + p], act, alpha) : v[p];
+  }
+}

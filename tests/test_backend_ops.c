@@ -490,6 +490,80 @@ static void case_col2im_bias_act(vb_backend *bk, const op_case *c) {
   free(got);
 }
 
+/* gemm_col2im: img = act(col2im(x w^T) + bias), or col2im(x w^T) with flag 0 (no
+ * bias), against the reference gemm and col2im: each column entry is a cin-term sum,
+ * and a pixel adds at most k*k of them and the bias, so |error| <= (cin + k*k + 1) U
+ * times the same sums of absolute values, and the activation's own rtol. Bit for bit
+ * against the backend's gemm followed by its col2im_bias_act (col2im). */
+static void case_gemm_col2im(vb_backend *bk, const op_case *c) {
+  if (!bk->ops->gemm_col2im)
+    return;
+  const vb_patch_geom *g = &c->geom;
+  const size_t rows = (size_t)c->batch * g->grid_h * g->grid_w, cin = c->n;
+  const size_t width = (size_t)g->k * g->k * g->c, ni = img_len(c), nc = col_len(c);
+  const bool with_bias = c->flag != 0;
+  const float alpha = (float)c->alpha;
+  test_rng r = test_rng_new(c->seed);
+  double *x = rand_floats(&r, rows * cin, -1, 1), *w = rand_floats(&r, width * cin, -1, 1);
+  double *b = rand_floats(&r, (size_t)g->c, -0.5, 0.5), *garbage = rand_floats(&r, ni, 100, 200);
+  vb_buf *dx = upload(bk, x, rows * cin), *dw = upload(bk, w, width * cin);
+  vb_buf *db = upload(bk, b, (size_t)g->c), *dimg = upload(bk, garbage, ni);
+  vb_buf *dimg2 = upload(bk, garbage, ni);
+  const int rc = bk->ops->gemm_col2im(bk, g, c->batch, dx, cin, dw, with_bias ? db : NULL, c->act,
+                                      alpha, dimg);
+  ck_assert_msg(rc == 0 || rc == 1, "gemm_col2im failed: %s", vaecl_last_error());
+  double *got = download(bk, dimg, ni);
+  if (rc == 1) { /* declined */
+    check_exact("image left alone", got, garbage, ni);
+  } else {
+    double *col = new_doubles(nc), *img = new_doubles(ni), *scale = new_doubles(ni);
+    double *ax = new_doubles(rows * cin), *aw = new_doubles(width * cin);
+    for (size_t i = 0; i < rows * cin; i++)
+      ax[i] = fabs(x[i]);
+    for (size_t i = 0; i < width * cin; i++)
+      aw[i] = fabs(w[i]);
+    ref_gemm(false, true, rows, width, cin, 1.0, ax, aw, 0.0, col);
+    ref_col2im(g, c->batch, col, scale);
+    ref_gemm(false, true, rows, width, cin, 1.0, x, w, 0.0, col);
+    ref_col2im(g, c->batch, col, img);
+    double act_tol = 0;
+    if (with_bias) {
+      for (size_t i = 0; i < ni; i++) {
+        img[i] += b[i % (size_t)g->c];
+        scale[i] += fabs(b[i % (size_t)g->c]);
+      }
+      act_tol = act_rtol(c->act, max_abs(img, ni));
+      ref_act_forward(ni, c->act, alpha, img);
+    }
+    const double kk = (double)g->k * g->k;
+    check_close("img", got, img, ni, ((double)cin + kk + 1) * U * max_abs(scale, ni), act_tol);
+    /* the two ops on the same backend: the same bits */
+    vb_buf *dcol = alloc_floats(bk, nc);
+    CK_OP(bk->ops->gemm(bk, false, true, rows, width, cin, 1.0f, dx, dw, 0.0f, dcol));
+    CK_OP(with_bias ? bk->ops->col2im_bias_act(bk, g, c->batch, dcol, db, c->act, alpha, dimg2)
+                    : bk->ops->col2im(bk, g, c->batch, dcol, dimg2));
+    double *twice = download(bk, dimg2, ni);
+    check_exact("img against gemm + col2im", got, twice, ni);
+    bk->ops->release(bk, dcol);
+    free(twice);
+    free(col);
+    free(img);
+    free(scale);
+    free(ax);
+    free(aw);
+  }
+  bk->ops->release(bk, dx);
+  bk->ops->release(bk, dw);
+  bk->ops->release(bk, db);
+  bk->ops->release(bk, dimg);
+  bk->ops->release(bk, dimg2);
+  free(x);
+  free(w);
+  free(b);
+  free(garbage);
+  free(got);
+}
+
 static void case_bias_act(vb_backend *bk, const op_case *c) {
   const size_t rows = c->m, cols = c->n, n = rows * cols;
   test_rng r = test_rng_new(c->seed);
@@ -1079,6 +1153,43 @@ static void build_cases(void) {
       c->ta = t;
       c->alpha = alpha;
       c->beta = beta;
+    }
+
+  /* gemm_col2im: conv-transpose forward passes (image = the output) with 16 and more
+   * image channels, which on CPU devices run in cl/gemm_patches.cl: partial lane
+   * blocks (24, 40 channels), strides 1-3 with pixel classes of unequal sizes (7x7
+   * at stride 2), a stride larger than k (pixels no tap reaches), k 5 with pad 2, the
+   * reference model's ConvT 2 at batch 2; each with no bias (a conv's input gradient)
+   * and with bias and an activation, in turn every one. */
+  const struct {
+    vb_patch_geom g;
+    int batch;
+    size_t cin;
+  } col2im_gemms[] = {
+      {{8, 8, 16, 4, 4, 3, 2, 1}, 3, 24},      {{7, 7, 24, 5, 5, 3, 1, 0}, 2, 20},
+      {{9, 9, 40, 3, 3, 3, 3, 0}, 3, 17},      {{7, 7, 16, 4, 4, 3, 2, 1}, 3, 32},
+      {{8, 8, 16, 3, 3, 2, 3, 0}, 3, 18},      {{10, 10, 16, 5, 5, 5, 2, 2}, 4, 33},
+      {{28, 28, 64, 14, 14, 3, 2, 1}, 2, 128},
+  };
+  const vb_act col2im_acts[] = {VB_ACT_RELU, VB_ACT_LEAKY_RELU, VB_ACT_SIGMOID, VB_ACT_TANH,
+                                VB_ACT_NONE};
+  const size_t n_col2im_gemms = !gemm ? 0 : small ? 5 : sizeof col2im_gemms / sizeof *col2im_gemms;
+  for (size_t i = 0; i < n_col2im_gemms; i++)
+    for (int with_bias = 0; with_bias < 2; with_bias++) {
+      const vb_patch_geom *g = &col2im_gemms[i].g;
+      const vb_act act = col2im_acts[i % 5];
+      op_case *c =
+          add_case(case_gemm_col2im, seed++,
+                   "gemm_col2im %s img %dx%dx%d grid %dx%d k=%d stride=%d pad=%d "
+                   "batch=%d cin=%zu",
+                   with_bias ? act_name(act) : "no bias", g->img_h, g->img_w, g->c, g->grid_h,
+                   g->grid_w, g->k, g->stride, g->pad, col2im_gemms[i].batch, col2im_gemms[i].cin);
+      c->geom = *g;
+      c->batch = col2im_gemms[i].batch;
+      c->n = col2im_gemms[i].cin;
+      c->flag = with_bias;
+      c->act = act;
+      c->alpha = 0.2;
     }
 
   /* Every activation; leaky_relu with two slopes; inputs wide enough to saturate

@@ -151,6 +151,14 @@ typedef struct vb_ops {
   int (*gemm_patches)(vb_backend *, bool ta, const vb_patch_geom *, int batch, const vb_buf *img,
                       size_t n, float alpha, const vb_buf *b, float beta, vb_buf *c);
 
+  /* Optional (NULL: none): img = act(col2im(x w^T) + bias) for x[batch*grid_h*grid_w,
+   * cin] and w[k*k*c, cin] without storing the column matrix: a conv-transpose's
+   * forward pass, or with bias NULL (no bias, no activation) a conv's input gradient.
+   * Gives the bits of gemm (tb) followed by col2im_bias_act (or col2im). Returns 1,
+   * doing nothing, where the backend has no faster way than those ops. */
+  int (*gemm_col2im)(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *x, size_t cin,
+                     const vb_buf *w, const vb_buf *bias, vb_act act, float alpha, vb_buf *img);
+
   /* Optional (NULL: none): names the layer and pass whose ops follow, for the
    * backend's profile; the backend copies the strings when it needs them. */
   void (*label)(vb_backend *, const char *layer, const char *pass);

@@ -157,11 +157,29 @@ static int patch_gemm(vb_backend *be, layer *l, int batch, bool ta, const vb_buf
   return o->gemm(be, ta, false, ta ? width : rows, n, ta ? rows : width, 1.0f, l->col, b, 0.0f, c);
 }
 
+/* img = col2im(x w^T), then act(img + l->b) when bias is not NULL; x has cin columns:
+ * the backend's fused op where it has one for these operands, else a gemm into l->col
+ * and col2im. The same bits either way. */
+static int gemm_col2im(vb_backend *be, layer *l, int batch, const vb_buf *x, size_t cin,
+                       const vb_buf *bias, vb_buf *img) {
+  const vb_ops *o = be->ops;
+  const vb_patch_geom *g = &l->geom;
+  const int rc = o->gemm_col2im
+                     ? o->gemm_col2im(be, g, batch, x, cin, l->w.value, bias, l->act, l->alpha, img)
+                     : 1;
+  if (rc != 1)
+    return rc;
+  const size_t rows = (size_t)batch * g->grid_h * g->grid_w;
+  if (o->gemm(be, false, true, rows, (size_t)g->k * g->k * (size_t)g->c, cin, 1.0f, x, l->w.value,
+              0.0f, l->col) != 0)
+    return -1;
+  return bias ? o->col2im_bias_act(be, g, batch, l->col, bias, l->act, l->alpha, img)
+              : o->col2im(be, g, batch, l->col, img);
+}
+
 int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
   const vb_ops *o = be->ops;
   const size_t rows = (size_t)batch * l->rows_per_image;
-  const vb_patch_geom *g = &l->geom;
-  const size_t kk = (size_t)g->k * g->k;
   int rc;
   switch (l->kind) {
   case LAYER_DENSE:
@@ -172,12 +190,9 @@ int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
     l->col_has_x = false;
     rc = patch_gemm(be, l, batch, false, x, &l->col_has_x, (size_t)l->out_c, l->w.value, l->y);
     break;
-  case LAYER_CONVT: /* y = col2im(x[B*G, cin] * w[k*k*cout, cin]^T) */
+  case LAYER_CONVT: /* y = act(col2im(x[B*G, cin] * w[k*k*cout, cin]^T) + b) */
   default:
-    rc = o->gemm(be, false, true, (size_t)batch * g->grid_h * g->grid_w, kk * l->out_c,
-                 (size_t)l->in_c, 1.0f, x, l->w.value, 0.0f, l->col);
-    return rc != 0 ? rc
-                   : o->col2im_bias_act(be, g, batch, l->col, l->b.value, l->act, l->alpha, l->y);
+    return gemm_col2im(be, l, batch, x, (size_t)l->in_c, l->b.value, l->y);
   }
   return rc != 0 ? rc : o->bias_act(be, l->y, l->b.value, rows, (size_t)l->out_c, l->act, l->alpha);
 }
@@ -187,8 +202,6 @@ int layer_forward(vb_backend *be, layer *l, const vb_buf *x, int batch) {
 int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int batch) {
   const vb_ops *o = be->ops;
   const size_t rows = (size_t)batch * l->rows_per_image, cout = (size_t)l->out_c;
-  const vb_patch_geom *g = &l->geom;
-  const size_t kk = (size_t)g->k * g->k;
   if (o->act_backward(be, l->dy, l->y, rows * cout, l->act, l->alpha) != 0 ||
       o->bias_grad(be, l->b.grad, l->dy, rows, cout) != 0)
     return -1;
@@ -206,10 +219,7 @@ int layer_backward(vb_backend *be, layer *l, const vb_buf *x, vb_buf *dx, int ba
     if (!dx)
       return 0;
     l->col_has_x = false;
-    if (o->gemm(be, false, true, rows, kk * l->in_c, cout, 1.0f, l->dy, l->w.value, 0.0f, l->col) !=
-        0)
-      return -1;
-    return o->col2im(be, g, batch, l->col, dx);
+    return gemm_col2im(be, l, batch, l->dy, cout, NULL, dx);
   case LAYER_CONVT: /* dw = im2col(dy)^T x; dx = im2col(dy) w */
   default: {
     bool col_filled = false;

@@ -42,7 +42,8 @@ const char *const vaecl_cl_kernel_names[K_COUNT] = {"fill",
                                                     "gemm_sum_parts",
                                                     "im2col_rows",
                                                     "gemm_patches_nn",
-                                                    "gemm_patches_tn"};
+                                                    "gemm_patches_tn",
+                                                    "gemm_col2im"};
 
 cl_backend *clb_as(vb_backend *b) {
   return (cl_backend *)b;
@@ -235,6 +236,7 @@ static const vb_ops clb_ops = {
     .fill = clb_fill,
     .gemm = clb_gemm,
     .gemm_patches = clb_gemm_patches,
+    .gemm_col2im = clb_gemm_col2im,
     .im2col = clb_im2col,
     .col2im = clb_col2im,
     .col2im_bias_act = clb_col2im_bias_act,

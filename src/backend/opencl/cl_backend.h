@@ -39,6 +39,7 @@ enum {
   K_IM2COL_ROWS,
   K_GEMM_PATCHES_NN, /* cl/gemm_patches.cl */
   K_GEMM_PATCHES_TN,
+  K_GEMM_COL2IM,
   K_COUNT
 };
 extern const char *const vaecl_cl_kernel_names[K_COUNT];
@@ -136,6 +137,8 @@ int clb_gemm(vb_backend *, bool ta, bool tb, size_t m, size_t n, size_t k, float
              const vb_buf *a, const vb_buf *b, float beta, vb_buf *c);
 int clb_gemm_patches(vb_backend *, bool ta, const vb_patch_geom *, int batch, const vb_buf *img,
                      size_t n, float alpha, const vb_buf *b, float beta, vb_buf *c);
+int clb_gemm_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *x, size_t cin,
+                    const vb_buf *w, const vb_buf *bias, vb_act, float alpha, vb_buf *img);
 int clb_im2col(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *img, vb_buf *col);
 int clb_col2im(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col, vb_buf *img);
 int clb_col2im_bias_act(vb_backend *, const vb_patch_geom *, int batch, const vb_buf *col,

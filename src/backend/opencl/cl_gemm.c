@@ -196,6 +196,81 @@ int clb_gemm_patches(vb_backend *base, bool ta, const vb_patch_geom *g, int batc
   return clb_launch_nd(b, ta ? K_GEMM_PATCHES_TN : K_GEMM_PATCHES_NN, global, local, 17, args);
 }
 
+/* cl/gemm_patches.cl's gemm_col2im, for products that would otherwise go to the block
+ * kernel with at least 16 image channels (its lanes); one launch per class of output
+ * pixels modulo the stride. Returns 1 for the others. */
+int clb_gemm_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const vb_buf *x,
+                    size_t cin, const vb_buf *w, const vb_buf *bias, vb_act act, float alpha,
+                    vb_buf *img) {
+  cl_backend *b = clb_as(base);
+  const size_t grid_rows = (size_t)batch * g->grid_h * g->grid_w;
+  const size_t width = (size_t)g->k * g->k * g->c;
+  if (!b->own_gemm || g->c < THIN_GEMM_MAX || !is_block_product(grid_rows, width, cin))
+    return 1;
+  const size_t img_n = (size_t)batch * g->img_h * g->img_w * g->c;
+  int W, CIN, rows, size;
+  if (clb_check_range(x, 0, grid_rows * cin * sizeof(float), "gemm_col2im X") != 0 ||
+      clb_check_range(w, 0, width * cin * sizeof(float), "gemm_col2im W") != 0 ||
+      (bias && clb_check_range(bias, 0, (size_t)g->c * sizeof(float), "gemm_col2im bias") != 0) ||
+      clb_check_range(img, 0, img_n * sizeof(float), "gemm_col2im image") != 0 ||
+      int_sizes(grid_rows, width, cin, &rows, &W, &CIN) != 0 || clb_to_int(img_n, &size) != 0 ||
+      reserve_zeros(b, cin > 8 ? cin : 8) != 0)
+    return -1;
+  char shape[96];
+  snprintf(shape, sizeof shape, "%zux%zux%zu B^T to image %dx%dx%d%s", grid_rows, width, cin,
+           g->img_h, g->img_w, g->c, bias ? " +bias,act" : "");
+  cl_mem lanes;
+  if (transpose_b(b, w->mem, width, cin, shape, &lanes) != 0)
+    return -1;
+  const int with_act = bias ? (int)act : -1;
+  const cl_mem bias_mem = bias ? bias->mem : b->zeros->mem;
+  for (int py = 0; py < g->stride; py++)
+    for (int px = 0; px < g->stride; px++) {
+      const int class_h = (g->img_h - py + g->stride - 1) / g->stride;
+      const int class_w = (g->img_w - px + g->stride - 1) / g->stride;
+      const size_t q =
+          (size_t)batch * (size_t)(class_h > 0 ? class_h : 0) * (size_t)(class_w > 0 ? class_w : 0);
+      int Q;
+      if (q == 0)
+        continue;
+      if (clb_to_int(q, &Q) != 0)
+        return -1;
+      /* FLOPs: the class's share of the product */
+      clb_profile_shape(b,
+                        2.0 * (double)grid_rows * (double)width * (double)cin * (double)q /
+                            ((double)batch * g->img_h * g->img_w),
+                        "%s", shape);
+      const size_t global[2] = {((size_t)g->c + 31) / 32, (q + 7) / 8};
+      size_t local[2];
+      block_local(b, q, cin, global, local);
+      const karg args[] = {KARG(lanes),
+                           KARG(g->c),
+                           KARG(x->mem),
+                           KARG(CIN),
+                           KARG(g->img_h),
+                           KARG(g->img_w),
+                           KARG(g->grid_h),
+                           KARG(g->grid_w),
+                           KARG(g->k),
+                           KARG(g->stride),
+                           KARG(g->pad),
+                           KARG(py),
+                           KARG(px),
+                           KARG(class_h),
+                           KARG(class_w),
+                           KARG(Q),
+                           KARG(b->zeros->mem),
+                           KARG(bias_mem),
+                           KARG(with_act),
+                           KARG(alpha),
+                           KARG(img->mem),
+                           KARG(b->block_chunk)};
+      if (clb_launch_nd(b, K_GEMM_COL2IM, global, local, 22, args) != 0)
+        return -1;
+    }
+  return 0;
+}
+
 /* ---- CLBlast (other devices) ------------------------------------------------------ */
 
 static int clblast_fail(cl_backend *b, CLBlastStatusCode s, size_t m, size_t n, size_t k) {
