@@ -25,9 +25,7 @@ inline float16 block_lanes(__global const float *x, const int at, const int np) 
   return vload16(0, v);
 }
 
-/* lane operand L: element (kk, p) at L[kk * lk + p], p < P;
- * tile operand T: element (q, kk) at T[q * tq + kk * tk], q < Q;
- * C: element (q, p) at C[q * P + p]. beta == 0 leaves C unread. */
+/* C's 16 lanes at c = alpha acc (+ beta c), np of them. beta == 0 leaves C unread. */
 inline void block_store(__global float *c, const float16 acc, const int np, const float alpha,
                         const float beta) {
   if (np == BLOCK_LANES) {
@@ -40,6 +38,61 @@ inline void block_store(__global float *c, const float16 acc, const int np, cons
   }
 }
 
+/* A work-item's outputs, rows q0.. (nq of them) x lanes p0.. (np), to the row-major C
+ * with P columns. */
+inline void block_store_all(__global float *C, const int P, const int p0, const int q0,
+                            const int nq, const int np, const float16 *acc, const float alpha,
+                            const float beta) {
+  const int na = min(np, BLOCK_LANES), nb = max(np - BLOCK_LANES, 0);
+  for (int r = 0; r < nq; r++) {
+    __global float *c = C + (q0 + r) * P + p0;
+    block_store(c, acc[r], na, alpha, beta);
+    if (nb > 0)
+      block_store(c + BLOCK_LANES, acc[BLOCK_ROWS + r], nb, alpha, beta);
+  }
+}
+
+/* One chunk of a work-item's sums (acc: BLOCK_ROWS x 2 float16, lanes then rows): the
+ * terms kk = k0..k1-1, lane p of term kk at lanes[kk * lane_step + p] (np lanes), row
+ * r's scalar at rows[r][kk * row_step]. The sums are copied into registers and back:
+ * what lives across the caller's barrier PoCL keeps in memory. */
+inline void block_chunk(float16 *acc, __global const float *lanes, const int lane_step,
+                        const int np, __global const float *const *rows, const int row_step,
+                        const int k0, const int k1) {
+  float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
+  for (int r = 0; r < BLOCK_ROWS; r++)
+    sa[r] = acc[r], sb[r] = acc[BLOCK_ROWS + r];
+  if (np == 2 * BLOCK_LANES) {
+    for (int kk = k0; kk < k1; kk++) {
+      __global const float *l = lanes + kk * lane_step;
+      const float16 va = vload16(0, l), vb = vload16(1, l);
+#pragma unroll
+      for (int r = 0; r < BLOCK_ROWS; r++) {
+        const float t = rows[r][kk * row_step];
+        sa[r] += t * va;
+        sb[r] += t * vb;
+      }
+    }
+  } else {
+    const int na = min(np, BLOCK_LANES), nb = max(np - BLOCK_LANES, 0);
+    for (int kk = k0; kk < k1; kk++) {
+      __global const float *l = lanes + kk * lane_step;
+      const float16 va = block_lanes(l, 0, na), vb = block_lanes(l, BLOCK_LANES, nb);
+#pragma unroll
+      for (int r = 0; r < BLOCK_ROWS; r++) {
+        const float t = rows[r][kk * row_step];
+        sa[r] += t * va;
+        sb[r] += t * vb;
+      }
+    }
+  }
+  for (int r = 0; r < BLOCK_ROWS; r++)
+    acc[r] = sa[r], acc[BLOCK_ROWS + r] = sb[r];
+}
+
+/* lane operand L: element (kk, p) at L[kk * lk + p], p < P;
+ * tile operand T: element (q, kk) at T[q * tq + kk * tk], q < Q;
+ * C: element (q, p) at C[q * P + p]. */
 __kernel void gemm_block(__global const float *L, const int lk, const int P,
                          __global const float *T, const int tq, const int tk, const int Q,
                          __global float *C, const int K, const float alpha, const float beta,
@@ -47,53 +100,17 @@ __kernel void gemm_block(__global const float *L, const int lk, const int P,
   const int p0 = get_global_id(0) * 2 * BLOCK_LANES, q0 = get_global_id(1) * BLOCK_ROWS;
   /* work-items past the edges still walk the chunks (barriers), on clamped indices */
   const int np = clamp(P - p0, 0, 2 * BLOCK_LANES), nq = clamp(Q - q0, 0, BLOCK_ROWS);
-  const int na = min(np, BLOCK_LANES), nb = max(np - BLOCK_LANES, 0);
-  const int pl = min(p0, P - 1);
-  int row[BLOCK_ROWS];
+  __global const float *rows[BLOCK_ROWS];
   for (int r = 0; r < BLOCK_ROWS; r++)
-    row[r] = min(q0 + r, Q - 1) * tq;
+    rows[r] = T + min(q0 + r, Q - 1) * tq;
   float16 acc[2 * BLOCK_ROWS];
   for (int r = 0; r < 2 * BLOCK_ROWS; r++)
     acc[r] = (float16)(0.0f);
   for (int k0 = 0; k0 < K; k0 += chunk) {
-    const int k1 = min(K, k0 + chunk);
-    /* sums copied in and out of each chunk: what lives across the barrier PoCL keeps
-     * in memory, and these stay in registers */
-    float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
-    for (int r = 0; r < BLOCK_ROWS; r++)
-      sa[r] = acc[r], sb[r] = acc[BLOCK_ROWS + r];
-    if (np == 2 * BLOCK_LANES) {
-      for (int kk = k0; kk < k1; kk++) {
-        const float16 va = vload16(0, L + kk * lk + pl), vb = vload16(1, L + kk * lk + pl);
-#pragma unroll
-        for (int r = 0; r < BLOCK_ROWS; r++) {
-          const float t = T[row[r] + kk * tk];
-          sa[r] += t * va;
-          sb[r] += t * vb;
-        }
-      }
-    } else {
-      for (int kk = k0; kk < k1; kk++) {
-        const float16 va = block_lanes(L, kk * lk + pl, na);
-        const float16 vb = block_lanes(L, kk * lk + pl + BLOCK_LANES, nb);
-#pragma unroll
-        for (int r = 0; r < BLOCK_ROWS; r++) {
-          const float t = T[row[r] + kk * tk];
-          sa[r] += t * va;
-          sb[r] += t * vb;
-        }
-      }
-    }
-    for (int r = 0; r < BLOCK_ROWS; r++)
-      acc[r] = sa[r], acc[BLOCK_ROWS + r] = sb[r];
+    block_chunk(acc, L + min(p0, P - 1), lk, np, rows, tk, k0, min(K, k0 + chunk));
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  for (int r = 0; r < nq; r++) {
-    __global float *c = C + (q0 + r) * P + p0;
-    block_store(c, acc[r], na, alpha, beta);
-    if (nb > 0)
-      block_store(c + BLOCK_LANES, acc[BLOCK_ROWS + r], nb, alpha, beta);
-  }
+  block_store_all(C, P, p0, q0, nq, np, acc, alpha, beta);
 }
 
 /* dst (cols x rows) = src (rows x cols)^T, for the operand the block kernel would

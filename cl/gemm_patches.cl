@@ -1,12 +1,15 @@
-/* GEMMs whose tile operand is the patch matrix im2col(img) (CPU devices), read from
- * the image where the GEMM needs it rather than copied out first: the implicit GEMM
- * of a conv-transpose's backward pass. The patch matrix of a batch of 28x28x64
- * images is 58 MB; the images are 13 MB.
- *
+/* GEMMs of convolutions on CPU devices without their patch matrix im2col(img) (58 MB
+ * for ConvT 2 of the reference model at batch 128, whose image is 13 MB):
+ *  - gemm_patches_nn, C = P L: the patch operand read from the image where the sum
+ *    needs it (a convolution's forward pass, a conv-transpose's input gradient);
+ *  - gemm_patches_tn, C = P^T L: likewise, for the weight gradients;
+ *  - gemm_col2im, img = col2im(X W^T): the taps added up as they are computed (a
+ *    conv-transpose's forward pass with its bias and activation, a conv's input
+ *    gradient).
  * The work-items, chunks and sums are gemm_block's (cl/gemm_block.cl): each output
  * is the same sum over k in order from zero, and a tap outside the image reads
  * zeros from `zeros` just as im2col would have written them, so the bits are those
- * of im2col followed by gemm_block. Geometry: vb_patch_geom (include/vaecl/backend.h);
+ * of im2col, gemm_block and col2im. Geometry: vb_patch_geom (include/vaecl/backend.h);
  * patch row q = (image, gy, gx), column (ky, kx, ch). */
 
 /* Channel ch of image n's pixel (y, x), or zeros past the image's edge. */
@@ -26,8 +29,6 @@ __kernel void gemm_patches_nn(__global const float *L, const int P, __global con
                               const float alpha, const float beta, const int chunk) {
   const int p0 = get_global_id(0) * 2 * BLOCK_LANES, q0 = get_global_id(1) * BLOCK_ROWS;
   const int np = clamp(P - p0, 0, 2 * BLOCK_LANES), nq = clamp(Q - q0, 0, BLOCK_ROWS);
-  const int na = min(np, BLOCK_LANES), nb = max(np - BLOCK_LANES, 0);
-  const int pl = min(p0, P - 1);
   int oy[BLOCK_ROWS], ox[BLOCK_ROWS], on[BLOCK_ROWS];
   for (int r = 0; r < BLOCK_ROWS; r++) {
     const int q = min(q0 + r, Q - 1);
@@ -40,48 +41,15 @@ __kernel void gemm_patches_nn(__global const float *L, const int P, __global con
     acc[r] = (float16)(0.0f);
   for (int tap = 0; tap < k * k; tap++) {
     const int ky = tap / k, kx = tap - ky * k;
+    __global const float *rows[BLOCK_ROWS];
+    for (int r = 0; r < BLOCK_ROWS; r++)
+      rows[r] = patch_tap(img, zeros, img_h, img_w, c, on[r], oy[r] + ky, ox[r] + kx, 0);
     for (int c0 = 0; c0 < c; c0 += chunk) {
-      const int c1 = min(c, c0 + chunk);
-      __global const float *row[BLOCK_ROWS];
-      for (int r = 0; r < BLOCK_ROWS; r++)
-        row[r] = patch_tap(img, zeros, img_h, img_w, c, on[r], oy[r] + ky, ox[r] + kx, 0);
-      __global const float *lanes = L + tap * c * P + pl;
-      float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
-      for (int r = 0; r < BLOCK_ROWS; r++)
-        sa[r] = acc[r], sb[r] = acc[BLOCK_ROWS + r];
-      if (np == 2 * BLOCK_LANES) {
-        for (int ch = c0; ch < c1; ch++) {
-          const float16 va = vload16(0, lanes + ch * P), vb = vload16(1, lanes + ch * P);
-#pragma unroll
-          for (int r = 0; r < BLOCK_ROWS; r++) {
-            const float t = row[r][ch];
-            sa[r] += t * va;
-            sb[r] += t * vb;
-          }
-        }
-      } else {
-        for (int ch = c0; ch < c1; ch++) {
-          const float16 va = block_lanes(lanes, ch * P, na);
-          const float16 vb = block_lanes(lanes, ch * P + BLOCK_LANES, nb);
-#pragma unroll
-          for (int r = 0; r < BLOCK_ROWS; r++) {
-            const float t = row[r][ch];
-            sa[r] += t * va;
-            sb[r] += t * vb;
-          }
-        }
-      }
-      for (int r = 0; r < BLOCK_ROWS; r++)
-        acc[r] = sa[r], acc[BLOCK_ROWS + r] = sb[r];
+      block_chunk(acc, L + tap * c * P + min(p0, P - 1), P, np, rows, 1, c0, min(c, c0 + chunk));
       barrier(CLK_LOCAL_MEM_FENCE);
     }
   }
-  for (int r = 0; r < nq; r++) {
-    __global float *out = C + (q0 + r) * P + p0;
-    block_store(out, acc[r], na, alpha, beta);
-    if (nb > 0)
-      block_store(out + BLOCK_LANES, acc[BLOCK_ROWS + r], nb, alpha, beta);
-  }
+  block_store_all(C, P, p0, q0, nq, np, acc, alpha, beta);
 }
 
 /* C[k*k*c, P] = alpha patches(img)^T L + beta C, with L[rows, P] the lane operand (a
@@ -141,12 +109,7 @@ __kernel void gemm_patches_tn(__global const float *L, const int P, __global con
       acc[r] = sa[r], acc[BLOCK_ROWS + r] = sb[r];
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  for (int r = 0; r < nq; r++) {
-    __global float *out = C + (q0 + r) * P + p0;
-    block_store(out, acc[r], na, alpha, beta);
-    if (nb > 0)
-      block_store(out + BLOCK_LANES, acc[BLOCK_ROWS + r], nb, alpha, beta);
-  }
+  block_store_all(C, P, p0, q0, nq, np, acc, alpha, beta);
 }
 
 /* act_forward (cl/elementwise.cl) on 16 values, for the activations without exp or
@@ -177,7 +140,6 @@ __kernel void gemm_col2im(__global const float *L, const int P, __global const f
                           const int chunk) {
   const int p0 = get_global_id(0) * 2 * BLOCK_LANES, q0 = get_global_id(1) * BLOCK_ROWS;
   const int np = clamp(P - p0, 0, 2 * BLOCK_LANES), nq = clamp(Q - q0, 0, BLOCK_ROWS);
-  const int na = min(np, BLOCK_LANES), nb = max(np - BLOCK_LANES, 0);
   const int pl = min(p0, P - 1), width = k * k * P;
   /* row r is pixel (oy, ox) of image on; its first tap (ky0, kx0) reads grid cell
    * (gy0, gx0), and each further tap along y (x) the cell above (left) */
@@ -198,45 +160,17 @@ __kernel void gemm_col2im(__global const float *L, const int P, __global const f
   for (int ky = ky0, jy = 0; ky < k; ky += stride, jy++)
     for (int kx = kx0, jx = 0; kx < k; kx += stride, jx++) {
       bool in_grid[BLOCK_ROWS];
-      __global const float *row[BLOCK_ROWS];
+      __global const float *rows[BLOCK_ROWS];
       for (int r = 0; r < BLOCK_ROWS; r++) {
         const int gy = gy0[r] - jy, gx = gx0[r] - jx;
         in_grid[r] = gy >= 0 && gx >= 0 && gy < grid_h && gx < grid_w;
-        row[r] = in_grid[r] ? X + ((on[r] * grid_h + gy) * grid_w + gx) * cin : zeros;
+        rows[r] = in_grid[r] ? X + ((on[r] * grid_h + gy) * grid_w + gx) * cin : zeros;
       }
-      __global const float *lanes = L + (ky * k + kx) * P + pl;
       float16 term[2 * BLOCK_ROWS];
       for (int r = 0; r < 2 * BLOCK_ROWS; r++)
         term[r] = (float16)(0.0f);
       for (int c0 = 0; c0 < cin; c0 += chunk) {
-        const int c1 = min(cin, c0 + chunk);
-        float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
-        for (int r = 0; r < BLOCK_ROWS; r++)
-          sa[r] = term[r], sb[r] = term[BLOCK_ROWS + r];
-        if (np == 2 * BLOCK_LANES) {
-          for (int ch = c0; ch < c1; ch++) {
-            const float16 va = vload16(0, lanes + ch * width), vb = vload16(1, lanes + ch * width);
-#pragma unroll
-            for (int r = 0; r < BLOCK_ROWS; r++) {
-              const float t = row[r][ch];
-              sa[r] += t * va;
-              sb[r] += t * vb;
-            }
-          }
-        } else {
-          for (int ch = c0; ch < c1; ch++) {
-            const float16 va = block_lanes(lanes, ch * width, na);
-            const float16 vb = block_lanes(lanes, ch * width + BLOCK_LANES, nb);
-#pragma unroll
-            for (int r = 0; r < BLOCK_ROWS; r++) {
-              const float t = row[r][ch];
-              sa[r] += t * va;
-              sb[r] += t * vb;
-            }
-          }
-        }
-        for (int r = 0; r < BLOCK_ROWS; r++)
-          term[r] = sa[r], term[BLOCK_ROWS + r] = sb[r];
+        block_chunk(term, L + (ky * k + kx) * P + pl, width, np, rows, 1, c0, min(cin, c0 + chunk));
         barrier(CLK_LOCAL_MEM_FENCE);
       }
       for (int r = 0; r < BLOCK_ROWS; r++)

@@ -4,10 +4,14 @@
  *    a sum longer than 16 go to cl/gemm_block.cl when they have more than 16 rows too,
  *    or a sum 64 times longer than their columns (weight gradients of a 1-channel
  *    convolution, whose work-groups then share each part of the sum in cache); the
- *    rest, thin products, to cl/gemm_thin.cl. CLBlast pads and copies operands for these on CPUs
- * and runs at half their speed on PoCL.
+ *    rest, thin products, to cl/gemm_thin.cl. CLBlast pads and copies operands for
+ *    these on CPUs and runs at half their speed on PoCL. The same block products with
+ *    a patch matrix as one operand (gemm_patches) or followed by col2im (gemm_col2im)
+ *    run in cl/gemm_patches.cl, which reads the patches from the image, or adds the
+ *    taps up, where the product needs them: no column matrix in memory.
  *  - other devices: CLBlast, asked for the column-major product; a product with a
- *    long sum and a small output is split along k (b->split_k).
+ *    long sum and a small output is split along k (b->split_k). The fused ops decline
+ *    there, and the layers run im2col, gemm and col2im.
  * Every path but the split one sums each output over k in order from zero, one
  * multiply-add at a time, so they agree bit for bit (test_reference_pin). */
 #include <clblast_c.h>
