@@ -97,21 +97,29 @@ static int thin(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, f
 /* Work-groups for cl/gemm_block.cl's global range (32 lanes x 8 rows per work-item)
  * of an m x n x k product. Each group reads both operands' rows of a chunk of k once
  * and shares them among its work-items.
- *  - A sum at least 4 times longer than the output is tall (weight gradients): its
- *    groups span up to 8 work-items of lanes and as many rows as leaves one group
- *    per compute unit, so that each chunk of the lane operand is read once per
- *    compute unit (576x128x25088: 30 -> 21 ms on PoCL, 2 cores, against 9 groups of
- *    4x8).
+ *  - A sum at least 4 times longer than the output's rows is tall (weight
+ *    gradients): its groups span up to 8 work-items of lanes and as many rows as
+ *    leaves one group per compute unit, so that each chunk of the lane operand is read
+ *    once per compute unit (576x128x25088: 30 -> 21 ms on PoCL, 2 cores, against 9
+ *    groups of 4x8). With fewer rows than lanes, the rows' chunk is the smaller one
+ *    to read again: groups span every row and split the lanes (9x64x100352, Cout = 1:
+ *    4.8 -> 3.3 ms).
  *  - Otherwise, up to block_group work-items a side (default 8, chosen on PoCL 3.1,
  *    2 cores); of the sizes from half that up, the one that wastes the fewest
  *    work-items past the product's edges (they still compute), halved while that
  *    leaves fewer than 4 groups to share between the cores. */
-static void block_local(const cl_backend *b, size_t m, size_t k, const size_t global[2],
+static void block_local(const cl_backend *b, size_t m, size_t n, size_t k, const size_t global[2],
                         size_t local[2]) {
+  const size_t cus = b->compute_units;
+  if (k >= 4 * m && m < n) { /* fewer rows than lanes: all rows, the lanes split */
+    local[1] = global[1];
+    local[0] = (global[0] + cus - 1) / cus;
+    return;
+  }
   if (k >= 4 * m) {
     local[0] = global[0] < 8 ? global[0] : 8;
     const size_t across = (global[0] + local[0] - 1) / local[0];
-    const size_t down = b->compute_units > across ? (b->compute_units + across - 1) / across : 1;
+    const size_t down = cus > across ? (cus + across - 1) / across : 1;
     local[1] = (global[1] + down - 1) / down;
     return;
   }
@@ -144,7 +152,7 @@ static int block(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, 
   const int lk = N, tq = ta ? 1 : K, tk = ta ? M : 1;
   const size_t global[2] = {((size_t)N + 31) / 32, ((size_t)M + 7) / 8};
   size_t local[2];
-  block_local(b, m, k, global, local);
+  block_local(b, m, n, k, global, local);
   const karg args[] = {KARG(lanes), KARG(lk),    KARG(N),    KARG(a),
                        KARG(tq),    KARG(tk),    KARG(M),    KARG(c),
                        KARG(K),     KARG(alpha), KARG(beta), KARG(b->block_chunk)};
@@ -190,7 +198,7 @@ int clb_gemm_patches(vb_backend *base, bool ta, const vb_patch_geom *g, int batc
                     m, n, k, ta ? " P^T" : " P", g->img_h, g->img_w, g->c);
   const size_t global[2] = {(n + 31) / 32, (m + 7) / 8};
   size_t local[2];
-  block_local(b, m, k, global, local);
+  block_local(b, m, n, k, global, local);
   const int rows_or_k = ta ? K : M;
   const karg args[] = {KARG(bm->mem),       KARG(N),         KARG(img->mem),  KARG(g->img_h),
                        KARG(g->img_w),      KARG(g->c),      KARG(g->grid_h), KARG(g->grid_w),
@@ -246,7 +254,7 @@ int clb_gemm_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const v
                         "%s", shape);
       const size_t global[2] = {((size_t)g->c + 31) / 32, (q + 7) / 8};
       size_t local[2];
-      block_local(b, q, cin, global, local);
+      block_local(b, q, (size_t)g->c, cin, global, local);
       const karg args[] = {KARG(lanes),
                            KARG(g->c),
                            KARG(x->mem),
