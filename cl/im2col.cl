@@ -75,18 +75,13 @@ __kernel void col2im(__global const float *col, __global float *img, const int i
   __global float *out = img + (size_t)p * c;
   for (int ch = ch0; ch < ch1; ch++)
     out[ch] = 0.0f;
-  for (int ky = 0; ky < k; ky++) {
-    const int ty = y + pad - ky;
-    if (ty < 0 || ty % stride)
-      continue;
-    const int gy = ty / stride;
+  /* the taps with (y + pad - ky) a multiple of the stride, in order: ky0, ky0 +
+   * stride, ..., each reading the grid row above the last (no division per tap) */
+  const int ky0 = (y + pad) % stride, kx0 = (x + pad) % stride;
+  for (int ky = ky0, gy = (y + pad - ky0) / stride; ky < k && gy >= 0; ky += stride, gy--) {
     if (gy >= grid_h)
       continue;
-    for (int kx = 0; kx < k; kx++) {
-      const int tx = x + pad - kx;
-      if (tx < 0 || tx % stride)
-        continue;
-      const int gx = tx / stride;
+    for (int kx = kx0, gx = (x + pad - kx0) / stride; kx < k && gx >= 0; kx += stride, gx--) {
       if (gx >= grid_w)
         continue;
       __global const float *in =
