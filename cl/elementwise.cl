@@ -28,12 +28,14 @@ float act_forward(const float v, const int act, const float alpha) {
   }
 }
 
+/* Work-item (column, row): a 2-D range, because the column of a flat index would take
+ * an integer division per element, which PoCL cannot vectorise. */
 __kernel void bias_act(__global float *y, __global const float *bias, const int rows,
                        const int cols, const int act, const float alpha) {
-  const int i = get_global_id(0);
-  if (i >= rows * cols)
+  const int col = get_global_id(0), row = get_global_id(1);
+  if (col >= cols || row >= rows)
     return;
-  y[i] = act_forward(y[i] + bias[i % cols], act, alpha);
+  y[row * cols + col] = act_forward(y[row * cols + col] + bias[col], act, alpha);
 }
 
 /* dy *= act'(y), with y the activation's output: relu y > 0; leaky_relu y > 0 ? 1 :

@@ -103,8 +103,9 @@ int clb_bias_act(vb_backend *base, vb_buf *y, const vb_buf *bias, size_t rows, s
       clb_check_range(bias, 0, cols * sizeof(float), "bias_act bias") != 0)
     return -1;
   clb_profile_shape(clb_as(base), 0, "%zux%zu", rows, cols);
-  return clb_launch(
-      clb_as(base), K_BIAS_ACT, rows * cols, 0, 6,
+  const size_t global[2] = {cols, rows}, local[2] = {0, 0};
+  return clb_launch_nd(
+      clb_as(base), K_BIAS_ACT, global, local, 6,
       (karg[]){KARG(y->mem), KARG(bias->mem), KARG(r), KARG(c), KARG(a), KARG(alpha)});
 }
 
