@@ -299,6 +299,30 @@ static void case_fill(vb_backend *bk, const op_case *c) {
 
 /* ---- GEMM ----------------------------------------------------------------------- */
 
+/* |x| elementwise, in a new array. */
+static double *abs_of(const double *x, size_t n) {
+  double *a = new_doubles(n);
+  for (size_t i = 0; i < n; i++)
+    a[i] = fabs(x[i]);
+  return a;
+}
+
+/* got against alpha op(A) op(B) + beta C, with cm holding C (overwritten by the
+ * reference). Error bound: (K+2) U (|alpha| |A||B| + |beta| |C|), the K-term dot
+ * product plus the alpha and beta products; the scale is taken at its largest
+ * element. */
+static void check_gemm(const char *what, const double *got, bool ta, bool tb, size_t m, size_t n,
+                       size_t k, double alpha, const double *a, const double *b, double beta,
+                       double *cm) {
+  double *aa = abs_of(a, m * k), *ab = abs_of(b, k * n), *scale = abs_of(cm, m * n);
+  ref_gemm(ta, tb, m, n, k, fabs(alpha), aa, ab, fabs(beta), scale);
+  ref_gemm(ta, tb, m, n, k, alpha, a, b, beta, cm);
+  check_close(what, got, cm, m * n, (double)(k + 2) * U * max_abs(scale, m * n), 0);
+  free(aa);
+  free(ab);
+  free(scale);
+}
+
 static void case_gemm(vb_backend *bk, const op_case *c) {
   const size_t m = c->m, n = c->n, k = c->k;
   test_rng r = test_rng_new(c->seed);
@@ -308,18 +332,7 @@ static void case_gemm(vb_backend *bk, const op_case *c) {
   CK_OP(bk->ops->gemm(bk, c->ta, c->tb, m, n, k, (float)c->alpha, da, db, (float)c->beta, dc));
   double *got = download(bk, dc, m * n);
 
-  /* Error bound: (K+2) U (|alpha| |A||B| + |beta| |C|), the K-term dot product plus
-   * the alpha and beta products; the scale is taken at its largest element. */
-  double *aa = new_doubles(m * k), *ab = new_doubles(k * n), *scale = new_doubles(m * n);
-  for (size_t i = 0; i < m * k; i++)
-    aa[i] = fabs(a[i]);
-  for (size_t i = 0; i < k * n; i++)
-    ab[i] = fabs(b[i]);
-  for (size_t i = 0; i < m * n; i++)
-    scale[i] = fabs(cm[i]);
-  ref_gemm(c->ta, c->tb, m, n, k, fabs(c->alpha), aa, ab, fabs(c->beta), scale);
-  ref_gemm(c->ta, c->tb, m, n, k, c->alpha, a, b, c->beta, cm);
-  check_close("C", got, cm, m * n, (double)(k + 2) * U * max_abs(scale, m * n), 0);
+  check_gemm("C", got, c->ta, c->tb, m, n, k, c->alpha, a, b, c->beta, cm);
 
   bk->ops->release(bk, da);
   bk->ops->release(bk, db);
@@ -328,9 +341,6 @@ static void case_gemm(vb_backend *bk, const op_case *c) {
   free(b);
   free(cm);
   free(got);
-  free(aa);
-  free(ab);
-  free(scale);
 }
 
 /* ---- im2col / col2im ------------------------------------------------------------- */
@@ -399,16 +409,7 @@ static void case_gemm_patches(vb_backend *bk, const op_case *c) {
     free(same);
   } else {
     ref_im2col(g, c->batch, img, col);
-    double *scale = new_doubles(m * n), *acol = new_doubles(col_len(c)), *ab = new_doubles(k * n);
-    for (size_t i = 0; i < col_len(c); i++)
-      acol[i] = fabs(col[i]);
-    for (size_t i = 0; i < k * n; i++)
-      ab[i] = fabs(b[i]);
-    for (size_t i = 0; i < m * n; i++)
-      scale[i] = fabs(cm[i]);
-    ref_gemm(c->ta, false, m, n, k, fabs(c->alpha), acol, ab, fabs(c->beta), scale);
-    ref_gemm(c->ta, false, m, n, k, c->alpha, col, b, c->beta, cm);
-    check_close("C", got, cm, m * n, (double)(k + 2) * U * max_abs(scale, m * n), 0);
+    check_gemm("C", got, c->ta, false, m, n, k, c->alpha, col, b, c->beta, cm);
     /* the explicit path on the same backend: the same bits */
     vb_buf *dcol = alloc_floats(bk, col_len(c));
     CK_OP(bk->ops->im2col(bk, g, c->batch, dimg, dcol));
@@ -417,9 +418,6 @@ static void case_gemm_patches(vb_backend *bk, const op_case *c) {
     check_exact("C against im2col + gemm", got, twice, m * n);
     bk->ops->release(bk, dcol);
     free(twice);
-    free(scale);
-    free(acol);
-    free(ab);
   }
   bk->ops->release(bk, dimg);
   bk->ops->release(bk, db);
@@ -529,11 +527,7 @@ static void case_gemm_col2im(vb_backend *bk, const op_case *c) {
     check_exact("image left alone", got, garbage, ni);
   } else {
     double *col = new_doubles(nc), *img = new_doubles(ni), *scale = new_doubles(ni);
-    double *ax = new_doubles(rows * cin), *aw = new_doubles(width * cin);
-    for (size_t i = 0; i < rows * cin; i++)
-      ax[i] = fabs(x[i]);
-    for (size_t i = 0; i < width * cin; i++)
-      aw[i] = fabs(w[i]);
+    double *ax = abs_of(x, rows * cin), *aw = abs_of(w, width * cin);
     ref_gemm(false, true, rows, width, cin, 1.0, ax, aw, 0.0, col);
     ref_col2im(g, c->batch, col, scale);
     ref_gemm(false, true, rows, width, cin, 1.0, x, w, 0.0, col);
