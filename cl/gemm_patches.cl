@@ -54,8 +54,8 @@ __kernel void gemm_patches_nn(__global const float *L, const int P, __global con
 
 /* C[k*k*c, P] = alpha patches(img)^T L + beta C, with L[rows, P] the lane operand (a
  * weight gradient). The sum runs over the patch rows. c is a multiple of BLOCK_ROWS
- * (the host checks), so a work-item's rows are BLOCK_ROWS channels of one tap, one
- * vector load from the image per patch row. */
+ * (the host checks), so a work-item's rows are BLOCK_ROWS neighbouring channels of one
+ * tap: one image pixel (or the zeros) per patch row. */
 __kernel void gemm_patches_tn(__global const float *L, const int P, __global const float *img,
                               const int img_h, const int img_w, const int c, const int grid_h,
                               const int grid_w, const int k, const int stride, const int pad,
@@ -81,7 +81,7 @@ __kernel void gemm_patches_tn(__global const float *L, const int P, __global con
     float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
     for (int r = 0; r < BLOCK_ROWS; r++)
       sa[r] = acc[r], sb[r] = acc[BLOCK_ROWS + r];
-      /* one patch row's term: BLOCK_ROWS channels of its tap, then the next patch */
+    /* one patch row's term: BLOCK_ROWS channels of its tap, then the next patch */
 #define PATCH_TERM(LOAD_A, LOAD_B)                                                                 \
   {                                                                                                \
     __global const float *t = (uint)y < (uint)img_h && (uint)x < (uint)img_w ? img + at : zeros;   \
