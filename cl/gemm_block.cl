@@ -16,7 +16,7 @@
 #define BLOCK_LANES 16
 
 /* The 16 lane values at offset at, 0 past the edge (np < 16). */
-inline float16 block_lanes(__global const float *x, const int at, const int np) {
+static inline float16 block_lanes(__global const float *x, const int at, const int np) {
   if (np == BLOCK_LANES)
     return vload16(0, x + at);
   float v[BLOCK_LANES];
@@ -26,8 +26,8 @@ inline float16 block_lanes(__global const float *x, const int at, const int np) 
 }
 
 /* C's 16 lanes at c = alpha acc (+ beta c), np of them. beta == 0 leaves C unread. */
-inline void block_store(__global float *c, const float16 acc, const int np, const float alpha,
-                        const float beta) {
+static inline void block_store(__global float *c, const float16 acc, const int np,
+                               const float alpha, const float beta) {
   if (np == BLOCK_LANES) {
     vstore16(beta != 0.0f ? alpha * acc + beta * vload16(0, c) : alpha * acc, 0, c);
   } else {
@@ -40,9 +40,9 @@ inline void block_store(__global float *c, const float16 acc, const int np, cons
 
 /* A work-item's outputs, rows q0.. (nq of them) x lanes p0.. (np), to the row-major C
  * with P columns. */
-inline void block_store_all(__global float *C, const int P, const int p0, const int q0,
-                            const int nq, const int np, const float16 *acc, const float alpha,
-                            const float beta) {
+static inline void block_store_all(__global float *C, const int P, const int p0, const int q0,
+                                   const int nq, const int np, const float16 *acc,
+                                   const float alpha, const float beta) {
   const int na = min(np, BLOCK_LANES), nb = max(np - BLOCK_LANES, 0);
   for (int r = 0; r < nq; r++) {
     __global float *c = C + (q0 + r) * P + p0;
@@ -56,9 +56,9 @@ inline void block_store_all(__global float *C, const int P, const int p0, const 
  * terms kk = k0..k1-1, lane p of term kk at lanes[kk * lane_step + p] (np lanes), row
  * r's scalar at rows[r][kk * row_step]. The sums are copied into registers and back:
  * what lives across the caller's barrier PoCL keeps in memory. */
-inline void block_chunk(float16 *acc, __global const float *lanes, const int lane_step,
-                        const int np, __global const float *const *rows, const int row_step,
-                        const int k0, const int k1) {
+static inline void block_chunk(float16 *acc, __global const float *lanes, const int lane_step,
+                               const int np, __global const float *const *rows, const int row_step,
+                               const int k0, const int k1) {
   float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
   for (int r = 0; r < BLOCK_ROWS; r++)
     sa[r] = acc[r], sb[r] = acc[BLOCK_ROWS + r];

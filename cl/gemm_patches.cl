@@ -13,9 +13,10 @@
  * patch row q = (image, gy, gx), column (ky, kx, ch). */
 
 /* Channel ch of image n's pixel (y, x), or zeros past the image's edge. */
-inline __global const float *patch_tap(__global const float *img, __global const float *zeros,
-                                       const int img_h, const int img_w, const int c, const int n,
-                                       const int y, const int x, const int ch) {
+static inline __global const float *patch_tap(__global const float *img,
+                                              __global const float *zeros, const int img_h,
+                                              const int img_w, const int c, const int n,
+                                              const int y, const int x, const int ch) {
   return y >= 0 && y < img_h && x >= 0 && x < img_w ? img + ((n * img_h + y) * img_w + x) * c + ch
                                                     : zeros;
 }
@@ -81,7 +82,7 @@ __kernel void gemm_patches_tn(__global const float *L, const int P, __global con
     float16 sa[BLOCK_ROWS], sb[BLOCK_ROWS];
     for (int r = 0; r < BLOCK_ROWS; r++)
       sa[r] = acc[r], sb[r] = acc[BLOCK_ROWS + r];
-    /* one patch row's term: BLOCK_ROWS channels of its tap, then the next patch */
+      /* one patch row's term: BLOCK_ROWS channels of its tap, then the next patch */
 #define PATCH_TERM(LOAD_A, LOAD_B)                                                                 \
   {                                                                                                \
     __global const float *t = (uint)y < (uint)img_h && (uint)x < (uint)img_w ? img + at : zeros;   \
@@ -114,7 +115,7 @@ __kernel void gemm_patches_tn(__global const float *L, const int P, __global con
 
 /* act_forward (cl/elementwise.cl) on 16 values, for the activations without exp or
  * tanh: the same operations elementwise. */
-inline float16 act_forward16(const float16 v, const int act, const float alpha) {
+static inline float16 act_forward16(const float16 v, const int act, const float alpha) {
   if (act == ACT_RELU)
     return fmax(v, (float16)(0.0f));
   if (act == ACT_LEAKY_RELU)
@@ -136,8 +137,7 @@ __kernel void gemm_col2im(__global const float *L, const int P, __global const f
                           const int grid_w, const int k, const int stride, const int pad,
                           const int py, const int px, const int class_h, const int class_w,
                           const int Q, __global const float *zeros, __global const float *bias,
-                          const int act, const float alpha, __global float *img,
-                          const int chunk) {
+                          const int act, const float alpha, __global float *img, const int chunk) {
   const int p0 = get_global_id(0) * 2 * BLOCK_LANES, q0 = get_global_id(1) * BLOCK_ROWS;
   const int np = clamp(P - p0, 0, 2 * BLOCK_LANES), nq = clamp(Q - q0, 0, BLOCK_ROWS);
   const int pl = min(p0, P - 1), width = k * k * P;

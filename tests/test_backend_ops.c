@@ -1167,7 +1167,8 @@ static void build_cases(void) {
    * blocks (24, 40 channels), strides 1-3 with pixel classes of unequal sizes (7x7
    * at stride 2), a stride larger than k (pixels no tap reaches), k 5 with pad 2, the
    * reference model's ConvT 2 at batch 2; each with no bias (a conv's input gradient)
-   * and with bias and an activation, in turn every one. */
+   * and with bias and an activation, in turn every one (every one on the geometries
+   * with full blocks of 32 lanes). */
   const struct {
     vb_patch_geom g;
     int batch;
@@ -1181,10 +1182,14 @@ static void build_cases(void) {
   const vb_act col2im_acts[] = {VB_ACT_RELU, VB_ACT_LEAKY_RELU, VB_ACT_SIGMOID, VB_ACT_TANH,
                                 VB_ACT_NONE};
   const size_t n_col2im_gemms = !gemm ? 0 : small ? 5 : sizeof col2im_gemms / sizeof *col2im_gemms;
-  for (size_t i = 0; i < n_col2im_gemms; i++)
-    for (int with_bias = 0; with_bias < 2; with_bias++) {
-      const vb_patch_geom *g = &col2im_gemms[i].g;
-      const vb_act act = col2im_acts[i % 5];
+  for (size_t i = 0; i < n_col2im_gemms; i++) {
+    /* 32 channels and more fill a block of lanes, whose relu, leaky_relu and no
+     * activation run in vectors: every activation there */
+    const vb_patch_geom *g = &col2im_gemms[i].g;
+    const int variants = g->c >= 32 ? 6 : 2;
+    for (int v = 0; v < variants; v++) {
+      const int with_bias = v > 0;
+      const vb_act act = variants > 2 && v > 0 ? col2im_acts[v - 1] : col2im_acts[i % 5];
       op_case *c =
           add_case(case_gemm_col2im, seed++,
                    "gemm_col2im %s img %dx%dx%d grid %dx%d k=%d stride=%d pad=%d "
@@ -1199,6 +1204,7 @@ static void build_cases(void) {
       c->alpha = 0.2;
       c->fused = true;
     }
+  }
 
   /* Every activation; leaky_relu with two slopes; inputs wide enough to saturate
    * sigmoid and tanh. */

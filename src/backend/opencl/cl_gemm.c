@@ -103,7 +103,7 @@ static int thin(cl_backend *b, bool ta, bool tb, size_t m, size_t n, size_t k, f
  *    once per compute unit (576x128x25088: 30 -> 21 ms on PoCL, 2 cores, against 9
  *    groups of 4x8). With fewer rows than lanes, the rows' chunk is the smaller one
  *    to read again: groups span every row and split the lanes (9x64x100352, Cout = 1:
- *    4.8 -> 3.3 ms).
+ *    4.8 -> 3.3 ms). The compute units size these groups, not block_group (tune).
  *  - Otherwise, up to block_group work-items a side (default 8, chosen on PoCL 3.1,
  *    2 cores); of the sizes from half that up, the one that wastes the fewest
  *    work-items past the product's edges (they still compute), halved while that
@@ -217,6 +217,8 @@ int clb_gemm_col2im(vb_backend *base, const vb_patch_geom *g, int batch, const v
   cl_backend *b = clb_as(base);
   const size_t grid_rows = (size_t)batch * g->grid_h * g->grid_w;
   const size_t width = (size_t)g->k * g->k * g->c;
+  if (bias && ((int)act < VB_ACT_NONE || act > VB_ACT_TANH)) /* as col2im_bias_act */
+    return vaecl_fail("internal error: gemm_col2im: unknown activation %d", (int)act);
   if (!b->own_gemm || g->c < THIN_GEMM_MAX || !is_block_product(grid_rows, width, cin))
     return 1;
   const size_t img_n = (size_t)batch * g->img_h * g->img_w * g->c;
