@@ -13,10 +13,9 @@
  * patch row q = (image, gy, gx), column (ky, kx, ch). */
 
 /* Channel ch of image n's pixel (y, x), or zeros past the image's edge. */
-static inline __global const float *patch_tap(__global const float *img,
-                                              __global const float *zeros, const int img_h,
-                                              const int img_w, const int c, const int n,
-                                              const int y, const int x, const int ch) {
+inline __global const float *patch_tap(__global const float *img, __global const float *zeros,
+                                       const int img_h, const int img_w, const int c, const int n,
+                                       const int y, const int x, const int ch) {
   return y >= 0 && y < img_h && x >= 0 && x < img_w ? img + ((n * img_h + y) * img_w + x) * c + ch
                                                     : zeros;
 }
@@ -115,7 +114,7 @@ __kernel void gemm_patches_tn(__global const float *L, const int P, __global con
 
 /* act_forward (cl/elementwise.cl) on 16 values, for the activations without exp or
  * tanh: the same operations elementwise. */
-static inline float16 act_forward16(const float16 v, const int act, const float alpha) {
+inline float16 act_forward16(const float16 v, const int act, const float alpha) {
   if (act == ACT_RELU)
     return fmax(v, (float16)(0.0f));
   if (act == ACT_LEAKY_RELU)

@@ -1,8 +1,8 @@
 /* GEMMs with a thin side, for CPU devices: C = alpha op(A) op(B) + beta C when m or n
  * is at most 16 or the sum k is that short (the first and last convolutions, the
  * dense layers, their gradients), except those src/backend/opencl/cl_gemm.c gives the
- * block kernel (16 columns or more and a long sum). CLBlast pads such products to its 64x64 tiles
- * and copies operands to do so; these kernels read them in place.
+ * block kernel (16 columns or more and a long sum). CLBlast pads such products to its 64x64 tiles and
+ * copies operands to do so; these kernels read them in place.
  *
  * Each output is the plain sum over k in the order 0, 1, ..., k-1, one multiply-add
  * at a time from zero, then alpha (and beta) applied: the order of CLBlast's kernels,
@@ -19,8 +19,8 @@
 
 /* The 8 lane values at sum index kk: x[at + p * lp] for p < np, 0 past the edge.
  * unit: lp == 1, known when the kernel is compiled, so it becomes one vector load. */
-static inline float8 thin_lanes(__global const float *x, const int at, const int lp, const int np,
-                                const int unit) {
+inline float8 thin_lanes(__global const float *x, const int at, const int lp, const int np,
+                         const int unit) {
   if (np == THIN_LANES && unit)
     return vload8(0, x + at);
   float v[THIN_LANES];
@@ -32,11 +32,11 @@ static inline float8 thin_lanes(__global const float *x, const int at, const int
 /* lane operand L: element (kk, p) at L[kk * lk + p * lp], p < P;
  * tile operand T: element (q, kk) at T[q * tq + kk * tk], q < Q;
  * C: element (q, p) at C[q * cq + p * cp]. beta == 0 leaves C unread. */
-static inline void gemm_thin(__global const float *L, const int lk, const int lp, const int P,
-                             __global const float *T, const int tq, const int tk, const int Q,
-                             __global float *C, const int cq, const int cp, const int K,
-                             const float alpha, const float beta, const int lane_unit,
-                             const int c_unit) {
+inline void gemm_thin(__global const float *L, const int lk, const int lp, const int P,
+                      __global const float *T, const int tq, const int tk, const int Q,
+                      __global float *C, const int cq, const int cp, const int K,
+                      const float alpha, const float beta, const int lane_unit,
+                      const int c_unit) {
   const int p0 = get_global_id(0) * THIN_LANES, q0 = get_global_id(1) * THIN_TILE;
   if (p0 >= P || q0 >= Q)
     return;
@@ -74,12 +74,12 @@ static inline void gemm_thin(__global const float *L, const int lk, const int lp
   }
 }
 
-#define GEMM_THIN_KERNEL(name, lane_unit, c_unit)                                                  \
-  __kernel void name(__global const float *L, const int lk, const int lp, const int P,             \
-                     __global const float *T, const int tq, const int tk, const int Q,             \
-                     __global float *C, const int cq, const int cp, const int K,                   \
-                     const float alpha, const float beta) {                                        \
-    gemm_thin(L, lk, lp, P, T, tq, tk, Q, C, cq, cp, K, alpha, beta, lane_unit, c_unit);           \
+#define GEMM_THIN_KERNEL(name, lane_unit, c_unit)                                             \
+  __kernel void name(__global const float *L, const int lk, const int lp, const int P,       \
+                     __global const float *T, const int tq, const int tk, const int Q,       \
+                     __global float *C, const int cq, const int cp, const int K,             \
+                     const float alpha, const float beta) {                                  \
+    gemm_thin(L, lk, lp, P, T, tq, tk, Q, C, cq, cp, K, alpha, beta, lane_unit, c_unit);     \
   }
 
 /* lanes contiguous or strided in memory, C's lanes contiguous (lanes along columns)
