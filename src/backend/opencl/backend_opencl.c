@@ -386,11 +386,12 @@ vb_backend *vb_opencl_create(const vaecl_backend_options *opts) {
   b->block_chunk = 64, b->block_group = 8;
   const int tuned =
       vaecl_cl_load_gemm_params(b->dev, opts->cache_dir, &b->block_chunk, &b->block_group);
-  if (opts->gemm_chunk < 0 || opts->gemm_chunk > 65536 || opts->gemm_group < 0 ||
-      opts->gemm_group > 16) {
-    vaecl_fail("GEMM kernel parameters out of range: gemm_chunk %d (0, or 1 to 65536), "
-               "gemm_group %d (0, or 1 to 16)",
-               opts->gemm_chunk, opts->gemm_group);
+  /* 0: not given */
+  if (!vaecl_cl_gemm_params_valid(opts->gemm_chunk ? opts->gemm_chunk : 1,
+                                  opts->gemm_group ? opts->gemm_group : 1)) {
+    vaecl_fail("GEMM kernel parameters out of range: gemm_chunk %d (0, or 1 to %d), "
+               "gemm_group %d (0, or 1 to %d)",
+               opts->gemm_chunk, GEMM_CHUNK_MAX, opts->gemm_group, GEMM_GROUP_MAX);
     free(b);
     return NULL;
   }

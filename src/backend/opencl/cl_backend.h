@@ -74,10 +74,8 @@ typedef struct {
   /* GEMM (cl_gemm.c): CLBlast's padded and transposed matrices, or the block
    * kernel's transposed operand; and the partial products of split GEMMs */
   vb_buf *gemm_temp, *gemm_parts;
-  /* zeros for the taps of cl/gemm_patches.cl past an image's edge; zeros_count long */
-  vb_buf *zeros;
-  size_t zeros_count;
-  int own_gemm;                 /* GEMMs in vaecl's kernels (cl/gemm_thin.cl, cl/gemm_block.cl) */
+  vb_buf *zeros; /* all zeros: cl/gemm_patches.cl's taps past an image's edge read them */
+  int own_gemm;  /* GEMMs in vaecl's kernels (cl/gemm_thin.cl, gemm_block.cl, gemm_patches.cl) */
   int block_chunk, block_group; /* cl/gemm_block.cl's k-chunk and largest group side */
   int split_k;                  /* CLBlast GEMMs with a long sum and a small output split along k */
   /* vaecl_backend_options.profile (or vb_opencl_profile_reset): wait after every op

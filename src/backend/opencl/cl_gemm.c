@@ -166,12 +166,11 @@ static bool is_block_product(size_t m, size_t n, size_t k) {
 
 /* At least `count` zeros in b->zeros, for cl/gemm_patches.cl's taps past an edge. */
 static int reserve_zeros(cl_backend *b, size_t count) {
-  if (b->zeros && b->zeros_count >= count)
-    return 0;
-  if (clb_reserve(b, &b->zeros, count * sizeof(float)) != 0)
-    return -1;
-  b->zeros_count = count;
-  return clb_fill(&b->base, b->zeros, 0.0f, count);
+  if (b->zeros && b->zeros->bytes >= count * sizeof(float))
+    return 0; /* filled whole when it was allocated */
+  return clb_reserve(b, &b->zeros, count * sizeof(float)) != 0
+             ? -1
+             : clb_fill(&b->base, b->zeros, 0.0f, count);
 }
 
 /* cl/gemm_patches.cl, for the products that would otherwise go to the block kernel

@@ -49,8 +49,8 @@ int vaecl_cl_gemm_setup(cl_device_id dev, int enabled, int split, int indirect_m
  * "vaecl gemm tuning 1\nchunk N\ngroup N\n". */
 #define TUNING_MAGIC "vaecl gemm tuning 1"
 
-static int valid_params(int chunk, int group) {
-  return chunk >= 1 && chunk <= 65536 && group >= 1 && group <= 16;
+int vaecl_cl_gemm_params_valid(int chunk, int group) {
+  return chunk >= 1 && chunk <= GEMM_CHUNK_MAX && group >= 1 && group <= GEMM_GROUP_MAX;
 }
 
 /* "KEY N\n" with N in [1, most]; strtol, not scanf, whose overflow is undefined. */
@@ -78,7 +78,8 @@ int vaecl_cl_load_gemm_params(cl_device_id dev, const char *dir, int *chunk, int
   char magic[32] = "";
   int c = 0, g = 0;
   const int ok = fgets(magic, sizeof magic, f) && strcmp(magic, TUNING_MAGIC "\n") == 0 &&
-                 read_value(f, "chunk", 65536, &c) && read_value(f, "group", 16, &g);
+                 read_value(f, "chunk", GEMM_CHUNK_MAX, &c) &&
+                 read_value(f, "group", GEMM_GROUP_MAX, &g);
   fclose(f);
   if (!ok) /* damaged or from another vaecl: the defaults are right, only maybe slower */
     return 0;
@@ -89,9 +90,9 @@ int vaecl_cl_load_gemm_params(cl_device_id dev, const char *dir, int *chunk, int
 
 int vaecl_cl_save_gemm_params(cl_device_id dev, const char *device_name, const char *dir, int chunk,
                               int group, char *path, size_t path_size) {
-  if (!valid_params(chunk, group))
-    return vaecl_fail("GEMM parameters out of range: chunk %d (1 to 65536), group %d (1 to 16)",
-                      chunk, group);
+  if (!vaecl_cl_gemm_params_valid(chunk, group))
+    return vaecl_fail("GEMM parameters out of range: chunk %d (1 to %d), group %d (1 to %d)", chunk,
+                      GEMM_CHUNK_MAX, group, GEMM_GROUP_MAX);
   if (vaecl_cl_cache_file(dev, dir, "gemm-tuning", "", path, path_size) != 0)
     return vaecl_fail("no cache directory to keep the tuned GEMM parameters of %s in (%s)",
                       device_name, dir && *dir ? dir : "none given");

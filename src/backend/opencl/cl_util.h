@@ -57,6 +57,12 @@ int vaecl_cl_build_program(cl_context ctx, cl_device_id dev, const char *source,
 int vaecl_cl_gemm_setup(cl_device_id dev, int enabled, int split, int indirect_min, char *note,
                         size_t note_size);
 
+/* The block GEMM kernel's parameters: a k-chunk of 1 to GEMM_CHUNK_MAX terms, work-
+ * groups of 1 to GEMM_GROUP_MAX work-items a side (include/vaecl/backend_registry.h). */
+#define GEMM_CHUNK_MAX 65536
+#define GEMM_GROUP_MAX 16
+int vaecl_cl_gemm_params_valid(int chunk, int group);
+
 /* The block GEMM kernel's parameters stored for dev in dir by `vaecl tune`: 1 and
  * *chunk, *group when a valid file is there, 0 otherwise (none, damaged: defaults). */
 int vaecl_cl_load_gemm_params(cl_device_id dev, const char *dir, int *chunk, int *group);
